@@ -1,0 +1,353 @@
+//! Model groups and deployment choice.
+//!
+//! Built once from `model_list` at start-up and then only read. A request's
+//! `model` names a *group* (`model_name`); every deployment of that group is a
+//! candidate and one is drawn at random, weighted like LiteLLM's
+//! `simple-shuffle`: by `weight` when any deployment sets it, else `rpm`, else
+//! `tpm`, else uniformly. Wildcard names (`openai/*`, `fake/*`, `*`) are tried
+//! after exact names, longest prefix first; the part matched by `*` replaces
+//! the `*` in the deployment's upstream model id.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::{Config, Deployment};
+use crate::translate::quote;
+use crate::upstream::{parse_base_url, Origin, Target};
+
+/// The default `api_base` of the `openai` provider.
+pub const OPENAI_BASE: &str = "https://api.openai.com/v1";
+
+/// Providers whose wire format is not OpenAI's: they need a translator, which
+/// later work adds. Until then their deployments answer a clear error.
+const NEEDS_TRANSLATION: &[&str] = &[
+    "anthropic",
+    "azure",
+    "bedrock",
+    "bedrock_converse",
+    "vertex_ai",
+    "vertex_ai_beta",
+    "gemini",
+    "cohere",
+    "cohere_chat",
+    "sagemaker",
+    "sagemaker_chat",
+    "watsonx",
+    "replicate",
+    "huggingface",
+    "palm",
+    "ai21",
+    "ollama",
+    "predibase",
+    "petals",
+    "cloudflare",
+    "clarifai",
+    "aleph_alpha",
+    "nlp_cloud",
+    "baseten",
+    "vertex_ai_anthropic",
+];
+
+/// How a deployment answers.
+#[derive(Debug)]
+pub enum Backend {
+    /// `mock_response`: answered inside the shard.
+    Mock(String),
+    /// An OpenAI-wire-format upstream.
+    OpenAi(Target),
+    /// A provider Ringway cannot speak to yet: the message says which.
+    Unsupported(String),
+}
+
+/// A deployment as the data plane sees it.
+#[derive(Debug)]
+pub struct Route {
+    pub model_name: String,
+    /// `litellm_params.model` as configured (for `x-litellm-model-name`).
+    pub model: String,
+    pub provider: String,
+    pub id: String,
+    pub backend: Backend,
+    /// Upstream model id, JSON-quoted, ready to splice. For wildcard routes
+    /// this is the template containing `*`.
+    pub model_json: Vec<u8>,
+    pub upstream_model: String,
+    pub timeout_ms: u64,
+    pub stream_timeout_ms: u64,
+    pub max_retries: Option<u32>,
+}
+
+/// Deployments sharing a `model_name`, with cumulative weights for the draw.
+#[derive(Debug, Default)]
+pub struct Group {
+    pub name: String,
+    pub routes: Vec<usize>,
+    cumulative: Vec<f64>,
+}
+
+#[derive(Debug)]
+pub struct Router {
+    pub routes: Vec<Route>,
+    exact: HashMap<String, Group>,
+    /// (prefix before `*`, group), longest prefix first.
+    wildcards: Vec<(String, Group)>,
+    pub origins: Arc<Vec<Origin>>,
+    /// Groups in config order, for `/v1/models`.
+    pub group_order: Vec<String>,
+}
+
+/// A resolved routing decision.
+pub struct Pick<'a> {
+    pub route: &'a Route,
+    /// What `*` matched, for wildcard groups.
+    pub wildcard_rest: Option<&'a str>,
+}
+
+fn secs_to_ms(s: Option<f64>, default_ms: u64) -> u64 {
+    match s {
+        Some(v) if v.is_finite() && v > 0.0 => (v * 1000.0) as u64,
+        _ => default_ms,
+    }
+}
+
+impl Router {
+    pub fn build(cfg: &Config) -> Result<Router, String> {
+        let default_timeout_ms =
+            secs_to_ms(cfg.router.timeout.or(cfg.litellm.request_timeout), 600_000);
+        let mut origins: Vec<Origin> = Vec::new();
+        let mut routes = Vec::with_capacity(cfg.model_list.len());
+        for d in &cfg.model_list {
+            let backend = backend_for(d, &mut origins)?;
+            routes.push(Route {
+                model_name: d.model_name.clone(),
+                model: d.model.clone(),
+                provider: d.provider.clone(),
+                id: d.id.clone(),
+                backend,
+                model_json: quote(&d.upstream_model),
+                upstream_model: d.upstream_model.clone(),
+                timeout_ms: secs_to_ms(d.timeout, default_timeout_ms),
+                stream_timeout_ms: secs_to_ms(d.stream_timeout.or(d.timeout), default_timeout_ms),
+                max_retries: d.max_retries,
+            });
+        }
+        let mut exact: HashMap<String, Group> = HashMap::new();
+        let mut wild: Vec<(String, Group)> = Vec::new();
+        let mut group_order = Vec::new();
+        for (i, d) in cfg.model_list.iter().enumerate() {
+            let name = &d.model_name;
+            if !group_order.contains(name) {
+                group_order.push(name.clone());
+            }
+            if let Some(prefix) = name.strip_suffix('*') {
+                match wild.iter_mut().find(|(p, _)| p == prefix) {
+                    Some((_, g)) => g.routes.push(i),
+                    None => wild.push((
+                        prefix.to_string(),
+                        Group {
+                            name: name.clone(),
+                            routes: vec![i],
+                            cumulative: Vec::new(),
+                        },
+                    )),
+                }
+            } else {
+                exact
+                    .entry(name.clone())
+                    .or_insert_with(|| Group {
+                        name: name.clone(),
+                        ..Group::default()
+                    })
+                    .routes
+                    .push(i);
+            }
+        }
+        for g in exact.values_mut() {
+            g.cumulative = cumulative_weights(&g.routes, &cfg.model_list);
+        }
+        for (_, g) in wild.iter_mut() {
+            g.cumulative = cumulative_weights(&g.routes, &cfg.model_list);
+        }
+        wild.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
+        Ok(Router {
+            routes,
+            exact,
+            wildcards: wild,
+            origins: Arc::new(origins),
+            group_order,
+        })
+    }
+
+    /// The group for a requested model name.
+    pub fn group<'a>(&'a self, model: &'a str) -> Option<(&'a Group, Option<&'a str>)> {
+        if let Some(g) = self.exact.get(model) {
+            return Some((g, None));
+        }
+        self.wildcards
+            .iter()
+            .find(|(p, _)| model.starts_with(p.as_str()))
+            .map(|(p, g)| (g, Some(&model[p.len()..])))
+    }
+
+    /// Weighted random choice within a group. `skip` excludes one route (the
+    /// one that just failed) when the group has others.
+    pub fn choose(&self, g: &Group, rng: &mut fastrand::Rng, skip: Option<usize>) -> usize {
+        let n = g.routes.len();
+        if n == 1 {
+            return g.routes[0];
+        }
+        let total = g.cumulative.last().copied().unwrap_or(0.0);
+        for _ in 0..4 {
+            let idx = if total > 0.0 {
+                let x = rng.f64() * total;
+                g.cumulative.partition_point(|&c| c <= x).min(n - 1)
+            } else {
+                rng.usize(..n)
+            };
+            if Some(g.routes[idx]) != skip {
+                return g.routes[idx];
+            }
+        }
+        g.routes[rng.usize(..n)]
+    }
+}
+
+/// LiteLLM simple-shuffle: the first of weight / rpm / tpm that any
+/// deployment of the group sets decides; deployments missing it weigh 0.
+/// All zero means uniform (signalled by an empty total).
+fn cumulative_weights(routes: &[usize], list: &[Deployment]) -> Vec<f64> {
+    let pickers: [fn(&Deployment) -> Option<f64>; 3] = [
+        |d| d.weight,
+        |d| d.rpm.map(|v| v as f64),
+        |d| d.tpm.map(|v| v as f64),
+    ];
+    for get in pickers {
+        if routes
+            .iter()
+            .any(|&i| get(&list[i]).is_some_and(|w| w > 0.0))
+        {
+            let mut acc = 0.0;
+            return routes
+                .iter()
+                .map(|&i| {
+                    acc += get(&list[i])
+                        .filter(|w| w.is_finite() && *w > 0.0)
+                        .unwrap_or(0.0);
+                    acc
+                })
+                .collect();
+        }
+    }
+    vec![0.0; routes.len()]
+}
+
+fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, String> {
+    if let Some(m) = &d.mock_response {
+        return Ok(Backend::Mock(m.clone()));
+    }
+    let provider = d.provider.as_str();
+    if NEEDS_TRANSLATION.contains(&provider) {
+        return Ok(Backend::Unsupported(format!(
+            "Ringway does not support provider '{provider}' yet (deployment '{}', model '{}'); only OpenAI-compatible deployments are served",
+            d.model_name, d.model
+        )));
+    }
+    let base = match (&d.api_base, provider) {
+        (Some(b), _) => b.clone(),
+        (None, "openai" | "*" | "text-completion-openai") => OPENAI_BASE.to_string(),
+        (None, p) => {
+            return Ok(Backend::Unsupported(format!(
+                "deployment '{}' uses provider '{p}' without an api_base; Ringway does not know its default endpoint yet",
+                d.model_name
+            )))
+        }
+    };
+    let url = parse_base_url(&base).map_err(|e| format!("model_list '{}': {e}", d.model_name))?;
+    let origin = match origins
+        .iter()
+        .position(|o| o.tls == url.tls && o.host == url.host && o.port == url.port)
+    {
+        Some(i) => i,
+        None => {
+            let server_name = if url.tls {
+                Some(
+                    rustls_pki_types::ServerName::try_from(url.host.clone())
+                        .map_err(|e| format!("api_base '{base}': {e}"))?,
+                )
+            } else {
+                None
+            };
+            origins.push(Origin {
+                tls: url.tls,
+                host: url.host.clone(),
+                port: url.port,
+                server_name,
+            });
+            origins.len() - 1
+        }
+    };
+    let default_port = if url.tls { 443 } else { 80 };
+    let mut h = Vec::new();
+    h.extend_from_slice(b"host: ");
+    if url.host.contains(':') {
+        h.extend_from_slice(format!("[{}]", url.host).as_bytes());
+    } else {
+        h.extend_from_slice(url.host.as_bytes());
+    }
+    if url.port != default_port {
+        h.extend_from_slice(format!(":{}", url.port).as_bytes());
+    }
+    h.extend_from_slice(b"\r\n");
+    let key = d
+        .api_key
+        .clone()
+        .or_else(|| {
+            if provider == "openai" || provider == "*" {
+                std::env::var("OPENAI_API_KEY").ok()
+            } else {
+                None
+            }
+        })
+        .filter(|k| !k.is_empty());
+    if let Some(k) = key {
+        check_header_value(&k, "api_key")?;
+        h.extend_from_slice(b"authorization: Bearer ");
+        h.extend_from_slice(k.as_bytes());
+        h.extend_from_slice(b"\r\n");
+    }
+    if let Some(org) = &d.organization {
+        check_header_value(org, "organization")?;
+        h.extend_from_slice(b"openai-organization: ");
+        h.extend_from_slice(org.as_bytes());
+        h.extend_from_slice(b"\r\n");
+    }
+    for (k, v) in &d.extra_headers {
+        if k.is_empty() || k.bytes().any(|c| !(c.is_ascii_graphic()) || c == b':') {
+            return Err(format!("extra_headers: invalid header name '{k}'"));
+        }
+        check_header_value(v, k)?;
+        h.extend_from_slice(k.as_bytes());
+        h.extend_from_slice(b": ");
+        h.extend_from_slice(v.as_bytes());
+        h.extend_from_slice(b"\r\n");
+    }
+    h.extend_from_slice(
+        b"content-type: application/json\r\naccept: application/json\r\nuser-agent: ringway/",
+    );
+    h.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
+    h.extend_from_slice(b"\r\n");
+    Ok(Backend::OpenAi(Target {
+        origin,
+        base_path: url.path.clone(),
+        fixed_headers: h,
+        api_base: base,
+    }))
+}
+
+/// A configured value placed in a header must not be able to inject lines.
+fn check_header_value(v: &str, what: &str) -> Result<(), String> {
+    if v.bytes().any(|c| c == b'\r' || c == b'\n' || c == 0) {
+        return Err(format!("{what}: value contains a line break"));
+    }
+    Ok(())
+}

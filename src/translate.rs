@@ -1,0 +1,406 @@
+//! Request-body work between routing and the upstream: finding the few JSON
+//! fields routing needs, and rewriting `model` for the chosen deployment.
+//!
+//! An OpenAI-to-OpenAI request is never turned into a JSON tree. [`scan`]
+//! walks the *top level* of the body once, jumping over nested values and
+//! strings with `memchr`, and records where `"model"` and `"stream"` are. The
+//! upstream body is then the client's bytes with the model value spliced in
+//! ([`write_spliced`]): one pass, no re-serialisation, so every field the
+//! client sent (known to us or not) reaches the provider byte for byte.
+//!
+//! Why not `serde_json` into a borrowed struct: it validates and visits every
+//! nested value and cannot report byte spans; the scan below was measured
+//! against it (see ARCHITECTURE.md, "Finding the model field") and is faster
+//! at every body size while also giving the span the splice needs.
+//!
+//! The scan checks structure (balanced, correctly typed brackets, strings,
+//! `:` and `,` in the right places, nothing after the top-level object) but
+//! not number grammar or string escapes inside values it skips: the provider
+//! validates those, and its 400 is relayed.
+
+use std::ops::Range;
+
+/// What routing needs from a request body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    /// Span of the `model` value including its quotes.
+    pub model: Option<Range<usize>>,
+    /// The `stream` flag, when present and a boolean.
+    pub stream: bool,
+    /// Span of the `stream_options` value, when present.
+    pub stream_options: Option<Range<usize>>,
+}
+
+impl Fields {
+    /// The model name between the quotes, raw (escapes not decoded).
+    pub fn model_raw<'a>(&self, body: &'a [u8]) -> Option<&'a [u8]> {
+        self.model.as_ref().map(|r| &body[r.start + 1..r.end - 1])
+    }
+}
+
+/// Why a body is not a JSON object the gateway can route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanError(pub &'static str);
+
+/// Deepest nesting accepted (serde_json's default recursion limit is the same).
+const MAX_DEPTH: u32 = 128;
+
+#[inline]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// `i` points at the opening quote; returns the index after the closing one.
+#[inline]
+fn skip_string(b: &[u8], mut i: usize) -> Result<usize, ScanError> {
+    i += 1;
+    loop {
+        match memchr::memchr2(b'"', b'\\', &b[i..]) {
+            None => return Err(ScanError("unterminated string")),
+            Some(off) => {
+                let j = i + off;
+                if b[j] == b'"' {
+                    return Ok(j + 1);
+                }
+                // Backslash: skip it and the escaped byte.
+                i = j + 2;
+                if i > b.len() {
+                    return Err(ScanError("unterminated string"));
+                }
+            }
+        }
+    }
+}
+
+/// Skips one JSON value starting at `i` (which is not whitespace).
+fn skip_value(b: &[u8], i: usize) -> Result<usize, ScanError> {
+    match b.get(i) {
+        None => Err(ScanError("unexpected end of body")),
+        Some(b'"') => skip_string(b, i),
+        Some(b'{') | Some(b'[') => skip_container(b, i),
+        Some(_) => {
+            // Scalar: true/false/null/number. Ends at a delimiter.
+            let mut j = i;
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+            {
+                if !matches!(b[j], b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'+' | b'.') {
+                    return Err(ScanError("invalid literal"));
+                }
+                j += 1;
+            }
+            if j == i {
+                return Err(ScanError("expected a value"));
+            }
+            Ok(j)
+        }
+    }
+}
+
+/// Skips a nested object or array, checking bracket pairing with a bit stack
+/// (1 = object) rather than recursion, so hostile nesting costs no stack.
+fn skip_container(b: &[u8], mut i: usize) -> Result<usize, ScanError> {
+    let mut stack: u128 = 0;
+    let mut depth: u32 = 0;
+    loop {
+        let c = match b.get(i) {
+            Some(&c) => c,
+            None => return Err(ScanError("unterminated object or array")),
+        };
+        match c {
+            b'"' => {
+                i = skip_string(b, i)?;
+                continue;
+            }
+            b'{' | b'[' => {
+                if depth >= MAX_DEPTH {
+                    return Err(ScanError("nesting too deep"));
+                }
+                stack = (stack << 1) | (c == b'{') as u128;
+                depth += 1;
+            }
+            b'}' | b']' => {
+                if depth == 0 || ((stack & 1) == 1) != (c == b'}') {
+                    return Err(ScanError("mismatched brackets"));
+                }
+                stack >>= 1;
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// Scans the top level of a JSON object body for the routing fields.
+pub fn scan(b: &[u8]) -> Result<Fields, ScanError> {
+    let mut f = Fields::default();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return Err(ScanError("request body must be a JSON object"));
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return Err(ScanError("expected a string key"));
+            }
+            let key_end = skip_string(b, i)?;
+            let key = &b[i + 1..key_end - 1];
+            i = skip_ws(b, key_end);
+            if b.get(i) != Some(&b':') {
+                return Err(ScanError("expected ':' after key"));
+            }
+            i = skip_ws(b, i + 1);
+            let vstart = i;
+            i = skip_value(b, i)?;
+            match key {
+                b"model" => {
+                    if b[vstart] == b'"' {
+                        f.model = Some(vstart..i);
+                    } else {
+                        f.model = None;
+                    }
+                }
+                b"stream" => f.stream = &b[vstart..i] == b"true",
+                b"stream_options" => f.stream_options = Some(vstart..i),
+                _ => {}
+            }
+            i = skip_ws(b, i);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return Err(ScanError("expected ',' or '}'")),
+            }
+        }
+    }
+    if skip_ws(b, i) != b.len() {
+        return Err(ScanError("trailing data after the JSON object"));
+    }
+    Ok(f)
+}
+
+/// Decodes a raw JSON string body (between quotes). Borrowed when it has no
+/// escapes, which is the case for every real model name.
+pub fn unescape(raw: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    if memchr::memchr(b'\\', raw).is_none() {
+        return std::str::from_utf8(raw)
+            .ok()
+            .map(std::borrow::Cow::Borrowed);
+    }
+    let mut quoted = Vec::with_capacity(raw.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(raw);
+    quoted.push(b'"');
+    serde_json::from_slice::<String>(&quoted)
+        .ok()
+        .map(std::borrow::Cow::Owned)
+}
+
+/// Appends `body` to `out` with the model value replaced by `model_json` (an
+/// already-quoted JSON string). When the body has no `model`, it is inserted
+/// as the first member (Azure-style routes carry the model in the path).
+pub fn write_spliced(out: &mut Vec<u8>, body: &[u8], fields: &Fields, model_json: &[u8]) {
+    match &fields.model {
+        Some(span) => {
+            out.extend_from_slice(&body[..span.start]);
+            out.extend_from_slice(model_json);
+            out.extend_from_slice(&body[span.end..]);
+        }
+        None => {
+            // `scan` guaranteed the body starts (after whitespace) with '{'.
+            let open = body.iter().position(|&c| c == b'{').unwrap_or(0);
+            let rest = &body[open + 1..];
+            let empty = rest
+                .iter()
+                .all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'}'));
+            out.extend_from_slice(b"{\"model\":");
+            out.extend_from_slice(model_json);
+            if !empty {
+                out.push(b',');
+            }
+            out.extend_from_slice(rest);
+        }
+    }
+}
+
+/// Length of what [`write_spliced`] would produce (for Content-Length before
+/// the body is written).
+pub fn spliced_len(body: &[u8], fields: &Fields, model_json: &[u8]) -> usize {
+    match &fields.model {
+        Some(span) => body.len() - span.len() + model_json.len(),
+        None => {
+            let mut v = Vec::new();
+            write_spliced(&mut v, body, fields, model_json);
+            v.len()
+        }
+    }
+}
+
+/// JSON-quotes a string (used at config load, not per request).
+pub fn quote(s: &str) -> Vec<u8> {
+    serde_json::to_vec(s).unwrap_or_else(|_| b"\"\"".to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_fields() {
+        let b = br#"{"messages":[{"role":"user","content":"say \"model\": {x}"}],"model" : "gpt-4o","stream":true,"n":1.5e3}"#;
+        let f = scan(b).unwrap();
+        assert_eq!(f.model_raw(b), Some(&b"gpt-4o"[..]));
+        assert!(f.stream);
+    }
+
+    #[test]
+    fn nested_model_is_not_top_level() {
+        let b = br#"{"metadata":{"model":"x"},"model":"y"}"#;
+        assert_eq!(scan(b).unwrap().model_raw(b), Some(&b"y"[..]));
+        let b = br#"{"metadata":{"model":"x"}}"#;
+        assert_eq!(scan(b).unwrap().model, None);
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            &b""[..],
+            b"[]",
+            b"{",
+            b"{\"a\"}",
+            b"{\"a\":}",
+            b"{\"a\":1,}",
+            b"{\"a\":[1}",
+            b"{\"a\":\"x}",
+            b"{\"a\":1} x",
+            b"{a:1}",
+            b"{\"a\":{\"b\":]}}",
+        ] {
+            assert!(
+                scan(bad).is_err(),
+                "accepted {:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(scan(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn splice_replaces_only_model() {
+        let b = br#"{ "model": "alias", "messages": [] , "x": {"model":"keep"} }"#;
+        let f = scan(b).unwrap();
+        let mut out = Vec::new();
+        write_spliced(&mut out, b, &f, br#""gpt-4o-mini""#);
+        assert_eq!(
+            out,
+            br#"{ "model": "gpt-4o-mini", "messages": [] , "x": {"model":"keep"} }"#.to_vec()
+        );
+        assert_eq!(spliced_len(b, &f, br#""gpt-4o-mini""#), out.len());
+    }
+
+    #[test]
+    fn splice_inserts_when_missing() {
+        for (body, want) in [
+            (
+                &br#"{"messages":[]}"#[..],
+                &br#"{"model":"m","messages":[]}"#[..],
+            ),
+            (b"{ }", br#"{"model":"m" }"#),
+            (b"{}", br#"{"model":"m"}"#),
+        ] {
+            let f = scan(body).unwrap();
+            let mut out = Vec::new();
+            write_spliced(&mut out, body, &f, br#""m""#);
+            assert_eq!(out, want.to_vec());
+            assert_eq!(spliced_len(body, &f, br#""m""#), out.len());
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap();
+        }
+    }
+
+    #[test]
+    fn spliced_body_stays_valid_json_for_many_shapes() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..500 {
+            let mut obj = serde_json::Map::new();
+            for k in 0..rng.usize(0..6) {
+                let v = match rng.u8(0..5) {
+                    0 => serde_json::json!(rng.i64(..)),
+                    1 => serde_json::json!(format!("s\"\\\n{}", rng.u32(..))),
+                    2 => serde_json::json!({"model": "nested", "a": [1, {"b": null}]}),
+                    3 => serde_json::json!([true, false, "]}"]),
+                    _ => serde_json::json!(null),
+                };
+                obj.insert(format!("k{k}"), v);
+            }
+            if rng.bool() {
+                obj.insert("model".into(), serde_json::json!("orig"));
+            }
+            let body = serde_json::to_vec_pretty(&serde_json::Value::Object(obj.clone())).unwrap();
+            let f = scan(&body).unwrap();
+            let mut out = Vec::new();
+            write_spliced(&mut out, &body, &f, br#""new\"m""#);
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(v["model"], "new\"m");
+            for (k, val) in obj.iter().filter(|(k, _)| *k != "model") {
+                assert_eq!(&v[k], val);
+            }
+        }
+    }
+
+    #[test]
+    fn unescape_model() {
+        assert_eq!(unescape(b"gpt-4o").unwrap(), "gpt-4o");
+        assert_eq!(unescape(br"a\/b").unwrap(), "a/b");
+    }
+
+    /// Scan vs serde_json borrowed struct at 2 KB / 32 KB / 256 KB:
+    /// `cargo test --release --lib translate::tests::measure_scan -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn measure_scan() {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Routing<'a> {
+            #[serde(borrow)]
+            model: std::borrow::Cow<'a, str>,
+            stream: Option<bool>,
+        }
+        for size in [2 * 1024, 32 * 1024, 256 * 1024] {
+            let filler = "lorem ipsum \\\"quoted\\\" dolor sit amet, ".repeat(size / 40);
+            let body = format!(
+                r#"{{"model":"gpt-4o-mini","messages":[{{"role":"system","content":"You are helpful."}},{{"role":"user","content":"{filler}"}}],"temperature":0.2,"stream":false,"tools":[{{"type":"function","function":{{"name":"f","parameters":{{"type":"object","properties":{{"a":{{"type":"string"}}}}}}}}}}]}}"#
+            );
+            let b = body.as_bytes();
+            let iters = (20_000_000 / b.len()).max(50);
+            let t = std::time::Instant::now();
+            for _ in 0..iters {
+                std::hint::black_box(scan(std::hint::black_box(b)).unwrap());
+            }
+            let scan_ns = t.elapsed().as_nanos() as f64 / iters as f64;
+            let t = std::time::Instant::now();
+            for _ in 0..iters {
+                let r: Routing = serde_json::from_slice(std::hint::black_box(b)).unwrap();
+                std::hint::black_box(r);
+            }
+            let serde_ns = t.elapsed().as_nanos() as f64 / iters as f64;
+            println!(
+                "body {:>6} B: scan {:>9.0} ns, serde_json borrowed struct {:>9.0} ns",
+                b.len(),
+                scan_ns,
+                serde_ns
+            );
+        }
+    }
+}
