@@ -8,7 +8,7 @@
 //! # Pipeline
 //!
 //! 1. **Parse** the text with the event parser that serde-saphyr re-exports
-//!    (`serde_saphyr::granit_parser`) into a small tree of [`Node`]s, each remembering its
+//!    (`serde_saphyr::granit_parser`) into a small tree of `Node`s, each remembering its
 //!    file, line and column. Anchors, aliases and `<<` merge keys are resolved here and
 //!    duplicate keys are rejected here.
 //! 2. **Include**: LiteLLM's `include:` list pulls in more files; lists are appended and
@@ -25,6 +25,16 @@
 //! every value, must turn unknown keys into warnings rather than errors, must resolve
 //! `os.environ/` before a value is typed, and accepts numbers written as strings (`"60"`)
 //! the way LiteLLM's pydantic models do.
+//!
+//! # Invariants
+//!
+//! - Loading happens once per start or reload, off the request path; nothing here runs per
+//!   request, and the module knows nothing about sockets or HTTP framing.
+//! - [`Config`] is plain owned data (`Send + Sync`, no `Rc`): the control plane builds it and
+//!   sends it to shards. The positioned tree, which uses `Rc` for aliases, never escapes.
+//! - The process environment is written only through [`Environment::set_var`], and only
+//!   [`ProcessEnv`] writes the real one (see its safety note).
+//! - Secrets (`api_key`, `master_key`, header values) never appear in `Debug` output.
 //!
 //! # Error and warning format
 //!
@@ -106,7 +116,9 @@ pub struct Deployment {
     /// Seconds.
     pub stream_timeout: Option<f64>,
     pub max_retries: Option<u32>,
+    /// From the entry itself, else `litellm_params`, else `model_info` (LiteLLM's order).
     pub rpm: Option<u64>,
+    /// Same sources and order as `rpm`.
     pub tpm: Option<u64>,
     pub weight: Option<f64>,
     pub mock_response: Option<String>,
@@ -1889,6 +1901,12 @@ impl Loader<'_> {
                         if r.text.is_empty() {
                             self.error(e.value.pos, &p, "must not be empty");
                         } else {
+                            if r.text == "sk-1234" {
+                                self.warnings.push(format!(
+                                    "config: {p} is the publicly known example key sk-1234 \
+                                     (LiteLLM refuses to start with it); change it"
+                                ));
+                            }
                             g.master_key = Some(r.text);
                         }
                     }
@@ -2677,6 +2695,45 @@ router_settings:                               # prod.md §4 (multi-instance)
     }
 
     #[test]
+    fn rpm_and_tpm_outside_litellm_params() {
+        let c = load_ok(
+            "model_list:\n  - model_name: a\n    litellm_params: {model: openai/a, rpm: 2, tpm: 20}\n    rpm: 1\n    model_info: {rpm: 3, tpm: 30}\n  - model_name: b\n    litellm_params: {model: openai/b}\n    model_info: {rpm: 3, tpm: 30}\n",
+        );
+        assert_eq!(
+            (c.model_list[0].rpm, c.model_list[0].tpm),
+            (Some(1), Some(20))
+        );
+        assert_eq!(
+            (c.model_list[1].rpm, c.model_list[1].tpm),
+            (Some(3), Some(30))
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn unset_variables_warn_once_each() {
+        let c = load_ok(
+            "model_list:\n  - model_name: a\n    litellm_params: {model: openai/a, api_key: os.environ/K1}\n  - model_name: b\n    litellm_params: {model: openai/b, api_key: os.environ/K1}\n  - model_name: c\n    litellm_params: {model: openai/c, api_key: os.environ/K1, api_base: os.environ/B}\n  - model_name: d\n    litellm_params: {model: openai/d, api_key: os.environ/K1}\n",
+        );
+        assert_eq!(
+            c.warnings,
+            [
+                "config: environment variable K1 is not set; treated as unset in model_list[0].litellm_params.api_key, model_list[1].litellm_params.api_key, model_list[2].litellm_params.api_key and 1 more",
+                "config: model_list[2].litellm_params.api_base: environment variable B is not set; treated as unset",
+            ]
+        );
+    }
+
+    #[test]
+    fn example_master_key_warns() {
+        let c = load_ok("general_settings:\n  master_key: sk-1234\n");
+        assert_eq!(
+            c.warnings,
+            ["config: general_settings.master_key is the publicly known example key sk-1234 (LiteLLM refuses to start with it); change it"]
+        );
+    }
+
+    #[test]
     fn custom_llm_provider_is_honoured() {
         let c = load_ok(
             "model_list:\n  - model_name: m\n    litellm_params:\n      model: facebook/opt-125m\n      custom_llm_provider: hosted_vllm\n",
@@ -3087,6 +3144,46 @@ router_settings:                               # prod.md §4 (multi-instance)
             err.starts_with("/nonexistent/ringway.yaml: cannot read config file: "),
             "{err}"
         );
+    }
+
+    /// Mutated configs must load or fail with a message, never panic.
+    #[test]
+    fn mutated_configs_never_panic() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b" \n:-[]{}\"'&*<>|!#%@0123456789.ax/";
+        for base in [SAMPLE_A, SAMPLE_B, SAMPLE_C] {
+            for _ in 0..400 {
+                let mut bytes = base.as_bytes().to_vec();
+                for _ in 0..1 + next() % 4 {
+                    let at = (next() % bytes.len() as u64) as usize;
+                    match next() % 3 {
+                        0 => {
+                            bytes.remove(at);
+                        }
+                        1 => bytes.insert(at, alphabet[(next() % alphabet.len() as u64) as usize]),
+                        _ => bytes[at] = alphabet[(next() % alphabet.len() as u64) as usize],
+                    }
+                }
+                let text = String::from_utf8_lossy(&bytes);
+                let mut env = OverlayEnv::isolated().with("LITELLM_MASTER_KEY", "sk-x");
+                if let Err(e) = load_in(&text, &mut env) {
+                    assert!(e.message.starts_with("test.yaml:"), "{}", e.message);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn config_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Config>();
+        assert_send_sync::<ConfigError>();
     }
 
     #[test]

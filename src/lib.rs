@@ -21,8 +21,26 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Starts the gateway and blocks until it has shut down.
+/// Starts the gateway, turning SIGTERM/SIGINT into a graceful shutdown, and
+/// blocks until it has stopped. Prints `ringway listening on http://ADDR`
+/// once every shard accepts connections.
 pub fn run(opts: cli::Options) -> Result<(), String> {
+    let shutdown = shards::Shutdown::new();
+    shards::install_signal_handler(shutdown.clone()).map_err(|e| e.to_string())?;
+    serve(opts, shutdown, |addr| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "ringway listening on http://{addr}");
+        let _ = out.flush();
+    })
+}
+
+/// Runs the gateway until `shutdown` is triggered; `on_ready` gets the bound
+/// address once every shard listens. Embeddable (tests run it in-process).
+pub fn serve(
+    opts: cli::Options,
+    shutdown: shards::Shutdown,
+    on_ready: impl FnOnce(SocketAddr) + Send + 'static,
+) -> Result<(), String> {
     let cfg = match &opts.config {
         Some(p) => config::Config::from_path(p).map_err(|e| e.to_string())?,
         None => config::Config::empty(),
@@ -45,8 +63,6 @@ pub fn run(opts: cli::Options) -> Result<(), String> {
         .map_err(|_| format!("--host '{}' is not an IP address", opts.host))?;
     let (addr, probe) = shards::reserve_port(SocketAddr::new(ip, opts.port))
         .map_err(|e| format!("cannot bind {ip}:{}: {e}", opts.port))?;
-    let shutdown = shards::Shutdown::new();
-    shards::install_signal_handler(shutdown.clone()).map_err(|e| e.to_string())?;
     let shard_cfg = shards::ShardConfig {
         shards: opts.num_workers,
         driver: opts.driver,
@@ -77,9 +93,7 @@ pub fn run(opts: cli::Options) -> Result<(), String> {
                 std::thread::sleep(std::time::Duration::from_millis(2));
             }
             drop(probe);
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "ringway listening on http://{addr}");
-            let _ = out.flush();
+            on_ready(addr);
         })
     };
     let result = shards::run_with(&shard_cfg, shutdown.clone(), move |info| {
