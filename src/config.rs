@@ -46,7 +46,7 @@
 //!
 //! # Size
 //!
-//! This file is long (about 2,000 lines of code, 1,000 of tests) because it holds three
+//! This file is long (about 2,200 lines of code, 1,000 of tests) because it holds three
 //! tightly coupled parts: the positioned YAML tree, the include merge and the schema walk.
 //! The tree is private to the walk; splitting it out would only widen its interface. Good
 //! cut lines if it grows: the tree (`parse_yaml` and its helpers) into `config/yaml.rs`, and
@@ -86,8 +86,11 @@ const MAX_WEIGHT: f64 = 1e9;
 pub struct Config {
     /// Deployments in file order (includes appended after the main file's entries).
     pub model_list: Vec<Deployment>,
+    /// `general_settings:`.
     pub general: GeneralSettings,
+    /// `litellm_settings:`.
     pub litellm: LitellmSettings,
+    /// `router_settings:`.
     pub router: RouterSettings,
     /// Ringway's own section, `ringway_settings:`.
     pub ringway: RingwaySettings,
@@ -108,23 +111,30 @@ pub struct Deployment {
     pub provider: String,
     /// The model id sent upstream: `model` without the provider prefix (`*` for `openai/*`).
     pub upstream_model: String,
+    /// Upstream base URL (`http://` or `https://`), e.g. `http://127.0.0.1:8001/v1`.
     pub api_base: Option<String>,
+    /// Upstream credential, after `os.environ/` resolution. Redacted in `Debug`.
     pub api_key: Option<String>,
+    /// Azure API version, e.g. `2024-02-01`.
     pub api_version: Option<String>,
     /// Seconds.
     pub timeout: Option<f64>,
     /// Seconds.
     pub stream_timeout: Option<f64>,
+    /// Retries against this deployment.
     pub max_retries: Option<u32>,
     /// From the entry itself, else `litellm_params`, else `model_info` (LiteLLM's order).
     pub rpm: Option<u64>,
     /// Same sources and order as `rpm`.
     pub tpm: Option<u64>,
+    /// Share for weighted `simple-shuffle` within the model group; 0 ≤ weight ≤ 1e9.
     pub weight: Option<f64>,
+    /// Canned reply returned instead of calling the upstream.
     pub mock_response: Option<String>,
     /// Sent with every upstream request, in file order. Names are HTTP tokens and values
     /// hold no control characters; framing headers are refused at load.
     pub extra_headers: Vec<(String, String)>,
+    /// OpenAI organization id, sent as `OpenAI-Organization`.
     pub organization: Option<String>,
     /// `model_info.id`, or a stable hex hash of (model_name, model, api_base).
     pub id: String,
@@ -138,17 +148,22 @@ pub struct GeneralSettings {
     /// From the config, or from `LITELLM_MASTER_KEY` when the key is absent (LiteLLM does the
     /// same). Never empty.
     pub master_key: Option<String>,
+    /// Largest request body in MiB; see [`Config::max_request_bytes`].
     pub max_request_size_mb: Option<f64>,
+    /// Largest response body in MiB; see [`Config::max_response_bytes`].
     pub max_response_size_mb: Option<f64>,
 }
 
 /// `litellm_settings:` keys that Ringway implements.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LitellmSettings {
+    /// Default retries for every model group.
     pub num_retries: Option<u32>,
     /// Seconds.
     pub request_timeout: Option<f64>,
+    /// Drop request parameters the provider does not support instead of failing.
     pub drop_params: Option<bool>,
+    /// Upstream TLS verification.
     pub ssl_verify: SslVerify,
 }
 
@@ -167,6 +182,7 @@ pub enum SslVerify {
 /// `router_settings:` keys that Ringway implements.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RouterSettings {
+    /// Retries per request across the model group (overrides `litellm_settings`).
     pub num_retries: Option<u32>,
     /// Seconds.
     pub timeout: Option<f64>,
@@ -230,6 +246,7 @@ impl Default for RingwaySettings {
 /// Why a config could not be loaded. `message` holds one line per problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
+    /// `file:line:col: path: rule` lines, one per problem.
     pub message: String,
 }
 

@@ -236,8 +236,11 @@ struct Conn {
     chunked: Vec<u8>,
 }
 
-const INITIAL_RBUF: usize = 16 * 1024;
-const INITIAL_WBUF: usize = 8 * 1024;
+/// A request head plus a typical 2 KB body fits; bigger requests grow it.
+const INITIAL_RBUF: usize = 4 * 1024;
+/// Buffers grown past this by one large request are shrunk back once it is
+/// answered, so idle keep-alive connections stay small (RSS bound).
+const SHRINK_ABOVE: usize = 64 * 1024;
 
 /// Why reading from the client stopped.
 enum ReadErr {
@@ -305,7 +308,7 @@ async fn serve_conn(shard: &Shard, sock: TcpStream) {
     let mut c = Conn {
         sock,
         rbuf: Vec::with_capacity(INITIAL_RBUF),
-        wbuf: Vec::with_capacity(INITIAL_WBUF),
+        wbuf: Vec::new(),
         chunked: Vec::new(),
     };
     loop {
@@ -385,6 +388,15 @@ async fn serve_one(shard: &Shard, c: &mut Conn) -> After {
     // Drop this request's bytes; whatever follows is the next (pipelined) one.
     c.rbuf.drain(..consumed.min(c.rbuf.len()));
     c.chunked.clear();
+    if c.rbuf.capacity() > SHRINK_ABOVE && c.rbuf.len() <= INITIAL_RBUF {
+        c.rbuf.shrink_to(INITIAL_RBUF);
+    }
+    if c.wbuf.capacity() > SHRINK_ABOVE {
+        c.wbuf = Vec::new();
+    }
+    if c.chunked.capacity() > SHRINK_ABOVE {
+        c.chunked = Vec::new();
+    }
     if !keep_alive {
         return After::Close;
     }

@@ -165,8 +165,10 @@ struct DnsEntry {
 }
 
 /// Upstream connection initial buffer sizes.
-const UP_READ_BUF: usize = 16 * 1024;
-const UP_WRITE_BUF: usize = 8 * 1024;
+const UP_READ_BUF: usize = 8 * 1024;
+/// Request buffers start empty and grow to the largest request sent on the
+/// connection; `checkin` drops ones grown past this.
+const UP_WRITE_KEEP: usize = 64 * 1024;
 
 /// The per-shard upstream state.
 pub struct Upstreams {
@@ -232,6 +234,9 @@ impl Upstreams {
     pub fn checkin(&self, mut conn: UpConn) {
         conn.buf.clear();
         conn.wbuf.clear();
+        if conn.wbuf.capacity() > UP_WRITE_KEEP {
+            conn.wbuf = Vec::new();
+        }
         let mut idle = self.idle.borrow_mut();
         if let Some(list) = idle.get_mut(conn.origin) {
             if list.len() < self.max_idle {
@@ -279,7 +284,7 @@ impl Upstreams {
         Ok(UpConn {
             stream,
             buf: Vec::with_capacity(UP_READ_BUF),
-            wbuf: Vec::with_capacity(UP_WRITE_BUF),
+            wbuf: Vec::new(),
             origin,
             reused: false,
         })
