@@ -1,0 +1,298 @@
+//! The gateway in front of the real `mock_llm` binary: passthrough bodies,
+//! SSE relay, TLS with a custom CA, DNS names, retries, upstream failures,
+//! client disconnects.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running mock_llm; killed on drop.
+struct Mock {
+    child: Child,
+    url: String,
+    addr: SocketAddr,
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mock_bin() -> std::path::PathBuf {
+    let p = std::path::Path::new(env!("CARGO_BIN_EXE_ringway"))
+        .with_file_name("mock_llm");
+    assert!(
+        p.exists(),
+        "{} missing: run `cargo build --workspace` before the tests",
+        p.display()
+    );
+    p
+}
+
+fn start_mock(args: &[&str]) -> Mock {
+    let mut child = Command::new(mock_bin())
+        .args(["--port", "0", "--host", "127.0.0.1", "--shards", "1", "--quiet"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn mock_llm");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    let addr = url.rsplit("//").next().unwrap().parse().unwrap();
+    Mock { child, url, addr }
+}
+
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// GET /mock/stats from the mock.
+fn mock_stats(m: &Mock) -> serde_json::Value {
+    let r = roundtrip(m.addr, b"GET /mock/stats HTTP/1.1\r\nHost: m\r\n\r\n").unwrap();
+    r.json()
+}
+
+fn model_entry(name: &str, model: &str, api_base: &str, extra: &str) -> String {
+    format!(
+        "  - model_name: {name}\n    litellm_params:\n      model: {model}\n      api_base: {api_base}\n      api_key: sk-up\n{extra}"
+    )
+}
+
+fn gateway_for(models: &[String], extra: &str) -> Gateway {
+    let yaml = format!(
+        "model_list:\n{}general_settings:\n  master_key: {MASTER_KEY}\n{extra}",
+        models.concat()
+    );
+    start_gateway(&yaml)
+}
+
+#[test]
+fn passthrough_splices_model_and_injects_credentials() {
+    let m = start_mock(&["--api-key", "sk-up"]);
+    let gw = gateway_for(
+        &[model_entry(
+            "alias",
+            "openai/gpt-4o-mini",
+            &format!("{}/v1", m.url),
+            "      extra_headers: {\"x-team\": \"blue\"}\n",
+        )],
+        "",
+    );
+    let body = r#"{"messages":[{"role":"user","content":"hi"}],"model":"alias","temperature":0.5,"unknown_field":{"keep":[1,2]}}"#;
+    let raw = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer {MASTER_KEY}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let r = roundtrip(gw.addr, raw.as_bytes()).unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["model"], "gpt-4o-mini");
+    assert!(r.header("x-litellm-call-id").is_some());
+    let stats = mock_stats(&m);
+    assert_eq!(
+        stats["last_body"].as_str().unwrap(),
+        body.replace("\"alias\"", "\"gpt-4o-mini\""),
+        "body must be forwarded byte for byte except the model"
+    );
+    assert_eq!(stats["last_headers"]["authorization"], "Bearer sk-up");
+    assert_eq!(stats["last_headers"]["x-team"], "blue");
+}
+
+#[test]
+fn sse_is_relayed_event_by_event() {
+    let m = start_mock(&["--tokens", "5", "--inter-token-ms", "150"]);
+    let gw = gateway_for(
+        &[model_entry("m", "openai/m", &format!("{}/v1", m.url), "")],
+        "",
+    );
+    let body = r#"{"model":"m","stream":true,"messages":[]}"#;
+    let raw = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer {MASTER_KEY}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = connect(gw.addr);
+    let t0 = Instant::now();
+    s.write_all(raw.as_bytes()).unwrap();
+    // Read incrementally: the first token must arrive long before the last.
+    let mut seen = Vec::new();
+    let mut first_token_at = None;
+    let mut buf = [0u8; 4096];
+    while find(&seen, b"[DONE]").is_none() {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed early");
+        seen.extend_from_slice(&buf[..n]);
+        if first_token_at.is_none() && find(&seen, b"tok0").is_some() {
+            first_token_at = Some(t0.elapsed());
+        }
+    }
+    let total = t0.elapsed();
+    let first = first_token_at.expect("tok0 seen");
+    assert!(
+        total - first >= Duration::from_millis(400),
+        "events were buffered: first {first:?}, total {total:?}"
+    );
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.contains("text/event-stream"));
+    for i in 0..5 {
+        assert!(text.contains(&format!("tok{i}")));
+    }
+}
+
+#[test]
+fn tls_upstream_with_custom_ca_and_dns_name() {
+    let f = fixtures();
+    let cert = f.join("server.pem");
+    let key = f.join("server.key");
+    let m = start_mock(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    let port = m.addr.port();
+    let gw = gateway_for(
+        &[model_entry(
+            "secure",
+            "openai/gpt-4o-mini",
+            &format!("https://localhost:{port}/v1"),
+            "",
+        )],
+        &format!(
+            "ringway_settings:\n  ca_file: {}\n",
+            f.join("ca.pem").display()
+        ),
+    );
+    for _ in 0..3 {
+        let r = roundtrip(gw.addr, &chat_request("secure", "")).unwrap();
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["object"], "chat.completion");
+    }
+    // Without the CA the certificate is refused: a connection error, not a hang.
+    let gw2 = gateway_for(
+        &[model_entry(
+            "secure",
+            "openai/gpt-4o-mini",
+            &format!("https://localhost:{port}/v1"),
+            "      max_retries: 0\n",
+        )],
+        "",
+    );
+    let r = roundtrip(gw2.addr, &chat_request("secure", "")).unwrap();
+    assert_eq!(r.status, 500);
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("APIConnectionError"));
+}
+
+#[test]
+fn upstream_failures_map_to_litellm_errors() {
+    let m = start_mock(&[]);
+    let base = format!("{}/v1", m.url);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let gw = gateway_for(
+        &[
+            model_entry("r429", "openai/mock-fail-429", &base, "      max_retries: 0\n"),
+            model_entry("r400", "openai/mock-fail-400", &base, "      max_retries: 0\n"),
+            model_entry("r503", "openai/mock-fail-503", &base, "      max_retries: 0\n"),
+            model_entry(
+                "hang",
+                "openai/mock-timeout",
+                &base,
+                "      timeout: 0.5\n      max_retries: 0\n",
+            ),
+            model_entry("reset", "openai/mock-reset", &base, "      max_retries: 0\n"),
+            model_entry(
+                "refused",
+                "openai/x",
+                &format!("http://{closed}/v1"),
+                "      max_retries: 0\n",
+            ),
+        ],
+        "",
+    );
+    let cases = [
+        ("r429", 429, "RateLimitError"),
+        ("r400", 400, "BadRequestError"),
+        ("r503", 503, "ServiceUnavailableError"),
+        ("hang", 408, "Timeout"),
+        ("reset", 500, "APIConnectionError"),
+        ("refused", 500, "APIConnectionError"),
+    ];
+    for (model, status, class) in cases {
+        let t = Instant::now();
+        let r = roundtrip(gw.addr, &chat_request(model, "")).unwrap();
+        assert_eq!(r.status, status, "{model}: {}", String::from_utf8_lossy(&r.body));
+        let j = r.json();
+        assert_eq!(j["error"]["code"], status.to_string(), "{model}");
+        let msg = j["error"]["message"].as_str().unwrap();
+        assert!(msg.starts_with("litellm."), "{model}: {msg}");
+        assert!(msg.contains(class), "{model}: {msg}");
+        assert!(t.elapsed() < Duration::from_secs(5), "{model} took {:?}", t.elapsed());
+    }
+}
+
+#[test]
+fn retries_then_succeeds_on_another_deployment() {
+    let m = start_mock(&[]);
+    let base = format!("{}/v1", m.url);
+    // Two deployments in one group: one always fails, one works. With
+    // retries the request must succeed whichever is drawn first.
+    let gw = gateway_for(
+        &[
+            model_entry("grp", "openai/mock-fail-500", &base, "      max_retries: 2\n"),
+            model_entry("grp", "openai/gpt-4o-mini", &base, "      max_retries: 2\n"),
+        ],
+        "",
+    );
+    for _ in 0..10 {
+        let r = roundtrip(gw.addr, &chat_request("grp", "")).unwrap();
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+}
+
+#[test]
+fn client_disconnect_closes_upstream_connection() {
+    let m = start_mock(&["--tokens", "200", "--inter-token-ms", "20"]);
+    let gw = gateway_for(
+        &[model_entry("m", "openai/m", &format!("{}/v1", m.url), "")],
+        "",
+    );
+    let body = r#"{"model":"m","stream":true,"messages":[]}"#;
+    let raw = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer {MASTER_KEY}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = connect(gw.addr);
+    s.write_all(raw.as_bytes()).unwrap();
+    let mut buf = [0u8; 1024];
+    let n = s.read(&mut buf).unwrap();
+    assert!(n > 0);
+    drop(s);
+    // The gateway notices at its next write and drops the upstream
+    // connection: the mock sees its stream cut well before 200 × 20 ms.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let stats = mock_stats(&m);
+        if stats["streams_aborted"].as_u64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "upstream stream not cancelled: {stats}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The gateway still serves.
+    let r = roundtrip(gw.addr, &chat_request("m", "")).unwrap();
+    assert_eq!(r.status, 200);
+}
