@@ -18,7 +18,7 @@ use std::ops::Range;
 
 /// Upper bound on header lines per message. httparse needs a fixed slice; this
 /// is its size (the configurable `max_headers` may only lower it).
-pub const HEADER_SLOTS: usize = 128;
+pub const HEADER_SLOTS: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {

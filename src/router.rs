@@ -190,25 +190,47 @@ impl Router {
     }
 
     /// Weighted random choice within a group. `skip` excludes one route (the
-    /// one that just failed) when the group has others.
+    /// one that just failed) when the group has others: a retry goes to
+    /// another deployment, drawn by the same weights.
     pub fn choose(&self, g: &Group, rng: &mut fastrand::Rng, skip: Option<usize>) -> usize {
         let n = g.routes.len();
         if n == 1 {
             return g.routes[0];
         }
         let total = g.cumulative.last().copied().unwrap_or(0.0);
-        for _ in 0..4 {
-            let idx = if total > 0.0 {
-                let x = rng.f64() * total;
-                g.cumulative.partition_point(|&c| c <= x).min(n - 1)
-            } else {
-                rng.usize(..n)
-            };
-            if Some(g.routes[idx]) != skip {
-                return g.routes[idx];
+        let skip_pos = skip.and_then(|s| g.routes.iter().position(|&r| r == s));
+        let weight_of = |i: usize| g.cumulative[i] - if i == 0 { 0.0 } else { g.cumulative[i - 1] };
+        let skipped_w = skip_pos.map(weight_of).unwrap_or(0.0);
+        let avail = total - skipped_w;
+        if avail > 0.0 {
+            let mut x = rng.f64() * avail;
+            for i in 0..n {
+                if Some(i) == skip_pos {
+                    continue;
+                }
+                let w = weight_of(i);
+                if x < w {
+                    return g.routes[i];
+                }
+                x -= w;
+            }
+            // Rounding at the top end: the last eligible route.
+            let last = (0..n)
+                .rev()
+                .find(|&i| Some(i) != skip_pos && weight_of(i) > 0.0);
+            if let Some(i) = last {
+                return g.routes[i];
             }
         }
-        g.routes[rng.usize(..n)]
+        // Uniform among the eligible routes.
+        let eligible = n - skip_pos.is_some() as usize;
+        let mut k = rng.usize(..eligible);
+        if let Some(sp) = skip_pos {
+            if k >= sp {
+                k += 1;
+            }
+        }
+        g.routes[k]
     }
 }
 
@@ -350,4 +372,99 @@ fn check_header_value(v: &str, what: &str) -> Result<(), String> {
         return Err(format!("{what}: value contains a line break"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router(yaml: &str) -> Router {
+        let cfg = Config::from_str(yaml, "test.yaml").unwrap();
+        Router::build(&cfg).unwrap()
+    }
+
+    fn counts(r: &Router, model: &str, n: usize) -> Vec<usize> {
+        let (g, _) = r.group(model).unwrap();
+        let mut rng = fastrand::Rng::with_seed(42);
+        let mut c = vec![0; r.routes.len()];
+        for _ in 0..n {
+            c[r.choose(g, &mut rng, None)] += 1;
+        }
+        c
+    }
+
+    const TWO: &str = "model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/a\n      api_base: http://127.0.0.1:1/v1\n      WEIGHT_A\n  - model_name: g\n    litellm_params:\n      model: openai/b\n      api_base: http://127.0.0.1:2/v1\n      WEIGHT_B\n";
+
+    #[test]
+    fn weight_then_rpm_then_uniform() {
+        let r = router(
+            &TWO.replace("WEIGHT_A", "weight: 3")
+                .replace("WEIGHT_B", "weight: 1"),
+        );
+        let c = counts(&r, "g", 40_000);
+        let share = c[0] as f64 / 40_000.0;
+        assert!((share - 0.75).abs() < 0.02, "weight share {share}");
+        // rpm decides when no weight is set.
+        let r = router(
+            &TWO.replace("WEIGHT_A", "rpm: 100")
+                .replace("WEIGHT_B", "rpm: 300"),
+        );
+        let c = counts(&r, "g", 40_000);
+        let share = c[1] as f64 / 40_000.0;
+        assert!((share - 0.75).abs() < 0.02, "rpm share {share}");
+        // Nothing set: uniform.
+        let r = router(
+            &TWO.replace("WEIGHT_A", "tpm: 0")
+                .replace("WEIGHT_B", "tpm: 0"),
+        );
+        let c = counts(&r, "g", 40_000);
+        let share = c[0] as f64 / 40_000.0;
+        assert!((share - 0.5).abs() < 0.02, "uniform share {share}");
+    }
+
+    #[test]
+    fn skip_avoids_the_failed_deployment() {
+        let r = router(
+            &TWO.replace("WEIGHT_A", "weight: 1000")
+                .replace("WEIGHT_B", "weight: 1"),
+        );
+        let (g, _) = r.group("g").unwrap();
+        let mut rng = fastrand::Rng::with_seed(1);
+        let picks: Vec<usize> = (0..100).map(|_| r.choose(g, &mut rng, Some(0))).collect();
+        assert!(picks.iter().filter(|&&p| p == 1).count() > 90);
+    }
+
+    #[test]
+    fn wildcards_and_backends() {
+        let r = router(
+            "model_list:\n  - model_name: \"openai/*\"\n    litellm_params:\n      model: \"openai/*\"\n  - model_name: \"fake/*\"\n    litellm_params:\n      model: \"openai/*\"\n      api_base: http://127.0.0.1:9/v1\n  - model_name: claude\n    litellm_params:\n      model: anthropic/claude-3-5-sonnet\n  - model_name: demo\n    litellm_params:\n      model: openai/demo\n      mock_response: hi\n",
+        );
+        let (g, rest) = r.group("fake/gpt-x").unwrap();
+        assert_eq!(rest, Some("gpt-x"));
+        assert_eq!(r.routes[g.routes[0]].upstream_model, "*");
+        let (_, rest) = r.group("openai/gpt-4o").unwrap();
+        assert_eq!(rest, Some("gpt-4o"));
+        assert!(r.group("nope").is_none());
+        let (g, _) = r.group("claude").unwrap();
+        assert!(matches!(
+            r.routes[g.routes[0]].backend,
+            Backend::Unsupported(_)
+        ));
+        let (g, _) = r.group("demo").unwrap();
+        assert!(matches!(r.routes[g.routes[0]].backend, Backend::Mock(_)));
+        let (g, _) = r.group("openai/x").unwrap();
+        match &r.routes[g.routes[0]].backend {
+            Backend::OpenAi(t) => assert_eq!(t.api_base, OPENAI_BASE),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn header_injection_refused() {
+        let r = Config::from_str(
+            "model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/a\n      api_base: http://127.0.0.1:1/v1\n      extra_headers: {\"x-a\": \"b\\r\\nx-evil: 1\"}\n",
+            "t.yaml",
+        );
+        assert!(r.is_err());
+    }
 }

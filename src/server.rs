@@ -55,6 +55,13 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn new(cfg: &Config) -> Result<Gateway, String> {
+        if cfg.ringway.max_headers > http::HEADER_SLOTS {
+            return Err(format!(
+                "ringway_settings.max_headers: {} is above the supported maximum of {}",
+                cfg.ringway.max_headers,
+                http::HEADER_SLOTS
+            ));
+        }
         let router = Router::build(cfg)?;
         let verify = !matches!(cfg.litellm.ssl_verify, crate::config::SslVerify::Disabled);
         let ca = match &cfg.litellm.ssl_verify {
@@ -604,7 +611,9 @@ async fn dispatch(
     let method_ok = match route {
         RouteKind::Proxy(..) => head.method == Method::Post,
         RouteKind::NotFound => true,
-        _ => matches!(head.method, Method::Get | Method::Head),
+        // HEAD is refused like FastAPI does for LiteLLM's GET routes (a
+        // HEAD answer must not carry the body these handlers write).
+        _ => head.method == Method::Get,
     };
     if !method_ok {
         let _ = c
