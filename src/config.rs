@@ -2932,7 +2932,7 @@ router_settings:                               # prod.md §4 (multi-instance)
             SslVerify::Default
         );
         let dir = scratch_dir("ssl");
-        let ca = dir.join("ca.pem");
+        let ca = dir.0.join("ca.pem");
         if let Err(e) = std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\n") {
             panic!("{e}");
         }
@@ -3051,13 +3051,22 @@ router_settings:                               # prod.md §4 (multi-instance)
         assert!(text.contains("Authorization"), "{text}");
     }
 
-    fn scratch_dir(name: &str) -> PathBuf {
+    /// A fresh directory under the system temp dir, removed when dropped.
+    struct ScratchDir(PathBuf);
+
+    impl Drop for ScratchDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn scratch_dir(name: &str) -> ScratchDir {
         let dir =
             std::env::temp_dir().join(format!("ringway-config-test-{}-{name}", std::process::id()));
         if let Err(e) = std::fs::create_dir_all(&dir) {
             panic!("{e}");
         }
-        dir
+        ScratchDir(dir)
     }
 
     fn write(path: &Path, text: &str) {
@@ -3069,26 +3078,27 @@ router_settings:                               # prod.md §4 (multi-instance)
     #[test]
     fn includes_merge_like_litellm() {
         let dir = scratch_dir("include");
-        std::fs::create_dir_all(dir.join("models")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir.0.join("models")).unwrap_or_else(|e| panic!("{e}"));
         write(
-            &dir.join("config.yaml"),
+            &dir.0.join("config.yaml"),
             "include:\n  - models/a.yaml\nmodel_list:\n  - model_name: main\n    litellm_params: {model: openai/main}\nlitellm_settings:\n  num_retries: 1\n",
         );
         write(
-            &dir.join("models/a.yaml"),
+            &dir.0.join("models/a.yaml"),
             "include:\n  - b.yaml\nmodel_list:\n  - model_name: from-a\n    litellm_params: {model: openai/a}\nlitellm_settings:\n  num_retries: 5\n",
         );
         write(
-            &dir.join("models/b.yaml"),
+            &dir.0.join("models/b.yaml"),
             "model_list:\n  - model_name: from-b\n    litellm_params:\n      model: openai/b\n      rpm: lots\n",
         );
-        let err =
-            match Config::from_path_with_env(&dir.join("config.yaml"), &mut OverlayEnv::isolated())
-            {
-                Ok(_) => panic!("rpm: lots should fail"),
-                Err(e) => e.message,
-            };
-        let b = dir.join("models/b.yaml");
+        let err = match Config::from_path_with_env(
+            &dir.0.join("config.yaml"),
+            &mut OverlayEnv::isolated(),
+        ) {
+            Ok(_) => panic!("rpm: lots should fail"),
+            Err(e) => e.message,
+        };
+        let b = dir.0.join("models/b.yaml");
         assert_eq!(
             err,
             format!(
@@ -3100,12 +3110,13 @@ router_settings:                               # prod.md §4 (multi-instance)
             &b,
             "model_list:\n  - model_name: from-b\n    litellm_params: {model: openai/b}\n",
         );
-        let c =
-            match Config::from_path_with_env(&dir.join("config.yaml"), &mut OverlayEnv::isolated())
-            {
-                Ok(c) => c,
-                Err(e) => panic!("{e}"),
-            };
+        let c = match Config::from_path_with_env(
+            &dir.0.join("config.yaml"),
+            &mut OverlayEnv::isolated(),
+        ) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
         let names: Vec<&str> = c.model_list.iter().map(|d| d.model_name.as_str()).collect();
         assert_eq!(names, ["main", "from-a", "from-b"]);
         assert_eq!(c.litellm.num_retries, Some(5));
@@ -3115,7 +3126,7 @@ router_settings:                               # prod.md §4 (multi-instance)
     #[test]
     fn missing_include_is_an_error() {
         let dir = scratch_dir("include-missing");
-        let path = dir.join("config.yaml");
+        let path = dir.0.join("config.yaml");
         write(&path, "include:\n  - nope.yaml\n");
         let err = match Config::from_path_with_env(&path, &mut OverlayEnv::isolated()) {
             Ok(_) => panic!("should fail"),
