@@ -16,60 +16,71 @@ pub enum Verdict {
     Open,
     /// The master key.
     Master,
-    /// No key in any of the headers.
+    /// No key in any of the headers: LiteLLM's 401 "No api key passed in.".
     Missing,
-    /// A key that is not the master key.
+    /// An `Authorization` header without a `Bearer `/`Basic ` scheme, or an
+    /// empty one after the scheme: LiteLLM's 401 "Malformed API Key".
+    Malformed,
+    /// A key that is not the master key. LiteLLM without a database answers
+    /// these with 400 "No connected db.".
     Wrong,
 }
 
-fn strip_scheme(v: &[u8]) -> &[u8] {
-    // A bare scheme ("Bearer" with the trailing space trimmed) carries no key.
-    if v.eq_ignore_ascii_case(b"bearer") || v == b"Basic" {
-        return b"";
-    }
+/// What one header yields.
+enum Found<'a> {
+    Key(&'a [u8]),
+    Malformed,
+}
+
+/// `Authorization` (and `x-litellm-api-key`) values: the scheme prefix is
+/// stripped; `Basic` keys are used as-is, not base64-decoded (LiteLLM does
+/// the same).
+fn strip_scheme(v: &[u8]) -> Option<&[u8]> {
     for p in [&b"Bearer "[..], b"bearer ", b"Basic "] {
         if let Some(rest) = v.strip_prefix(p) {
-            return trim_ws(rest);
+            return Some(rest);
         }
     }
-    v
+    None
 }
 
-fn trim_ws(mut v: &[u8]) -> &[u8] {
-    while let [b' ', rest @ ..] = v {
-        v = rest;
-    }
-    v
-}
-
-/// The key a request carries, if any.
-pub fn extract<'a>(buf: &'a [u8], h: &KnownHeaders) -> Option<&'a [u8]> {
+fn found<'a>(buf: &'a [u8], h: &KnownHeaders) -> Option<Found<'a>> {
     let pick = |r: &Option<std::ops::Range<usize>>| r.clone().map(|r| &buf[r]);
-    if let Some(v) = pick(&h.x_litellm_api_key) {
-        return Some(strip_scheme(v)).filter(|k| !k.is_empty());
+    if let Some(v) = pick(&h.x_litellm_api_key).filter(|v| !v.is_empty()) {
+        // A bare key is accepted here too.
+        return Some(Found::Key(strip_scheme(v).unwrap_or(v)));
     }
-    if let Some(v) = pick(&h.authorization) {
-        let k = strip_scheme(v);
-        if !k.is_empty() {
-            return Some(k);
-        }
+    // A non-empty Authorization decides, even when it is malformed.
+    if let Some(v) = pick(&h.authorization).filter(|v| !v.is_empty()) {
+        return Some(match strip_scheme(v) {
+            Some(k) if !k.is_empty() => Found::Key(k),
+            _ => Found::Malformed,
+        });
     }
-    if let Some(v) = pick(&h.api_key) {
-        return Some(v).filter(|k| !k.is_empty());
+    if let Some(v) = pick(&h.api_key).filter(|v| !v.is_empty()) {
+        return Some(Found::Key(v));
     }
-    pick(&h.x_api_key).filter(|k| !k.is_empty())
+    pick(&h.x_api_key).filter(|v| !v.is_empty()).map(Found::Key)
+}
+
+/// The key a request carries, if any (malformed `Authorization` → none).
+pub fn extract<'a>(buf: &'a [u8], h: &KnownHeaders) -> Option<&'a [u8]> {
+    match found(buf, h) {
+        Some(Found::Key(k)) => Some(k),
+        _ => None,
+    }
 }
 
 /// Constant-time equality (time depends only on the lengths).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = (a.len() ^ b.len()) as u8 | ((a.len() ^ b.len()) >> 8) as u8;
+    let mut diff = (a.len() != b.len()) as u8;
     // Walk the expected key's length whatever the candidate is, so timing
     // reveals neither a prefix match nor the candidate's length.
     for (i, &x) in b.iter().enumerate() {
         let y = a.get(i).copied().unwrap_or(!x);
         diff |= x ^ y;
     }
-    diff == 0 && a.len() == b.len()
+    diff == 0
 }
 
 /// Checks a request against the configured master key.
@@ -77,10 +88,11 @@ pub fn check(buf: &[u8], h: &KnownHeaders, master_key: Option<&[u8]>) -> Verdict
     let Some(master) = master_key else {
         return Verdict::Open;
     };
-    match extract(buf, h) {
+    match found(buf, h) {
         None => Verdict::Missing,
-        Some(k) if ct_eq(k, master) => Verdict::Master,
-        Some(_) => Verdict::Wrong,
+        Some(Found::Malformed) => Verdict::Malformed,
+        Some(Found::Key(k)) if ct_eq(k, master) => Verdict::Master,
+        Some(Found::Key(_)) => Verdict::Wrong,
     }
 }
 
@@ -119,6 +131,7 @@ mod tests {
             "authorization: bearer sk-master-123",
             "x-litellm-api-key: sk-master-123",
             "x-litellm-api-key: Bearer sk-master-123",
+            "Authorization: Basic sk-master-123",
             "api-key: sk-master-123",
             "x-api-key: sk-master-123",
         ] {
@@ -134,10 +147,7 @@ mod tests {
             Verdict::Missing
         );
         assert_eq!(
-            verdict(
-                "GET / HTTP/1.1\r\nAuthorization: Bearer \r\n\r\n",
-                Some("sk-a")
-            ),
+            verdict("GET / HTTP/1.1\r\nAuthorization: \r\n\r\n", Some("sk-a")),
             Verdict::Missing
         );
         assert_eq!(

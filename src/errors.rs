@@ -21,21 +21,33 @@ pub enum Param<'a> {
 pub struct ApiError<'a> {
     pub status: u16,
     pub message: &'a str,
-    pub kind: &'a str,
+    /// `type`; `None` writes JSON `null` (LiteLLM does for some upstream errors).
+    pub kind: Option<&'a str>,
     pub param: Param<'a>,
+    /// Repeat the message as `provider_specific_fields.error` (LiteLLM's
+    /// "Invalid model name" body does).
+    pub psf: bool,
 }
+
+/// Headers LiteLLM's app puts on every response (its security middleware).
+pub const SECURITY_HEADERS: &[u8] = b"vary: Origin\r\nx-frame-options: DENY\r\ncontent-security-policy: frame-ancestors 'none'\r\nx-content-type-options: nosniff\r\n";
 
 impl<'a> ApiError<'a> {
     pub const fn new(status: u16, kind: &'a str, message: &'a str) -> Self {
         ApiError {
             status,
             message,
-            kind,
+            kind: Some(kind),
             param: Param::Null,
+            psf: false,
         }
     }
     pub const fn with_param(mut self, p: Param<'a>) -> Self {
         self.param = p;
+        self
+    }
+    pub const fn with_psf(mut self) -> Self {
+        self.psf = true;
         self
     }
 }
@@ -71,9 +83,16 @@ pub fn push_json_escaped(out: &mut Vec<u8>, s: &[u8]) {
 pub fn write_body(out: &mut Vec<u8>, e: &ApiError) {
     out.extend_from_slice(b"{\"error\":{\"message\":\"");
     push_json_escaped(out, e.message.as_bytes());
-    out.extend_from_slice(b"\",\"type\":\"");
-    push_json_escaped(out, e.kind.as_bytes());
-    out.extend_from_slice(b"\",\"param\":");
+    out.extend_from_slice(b"\",\"type\":");
+    match e.kind {
+        Some(k) => {
+            out.push(b'"');
+            push_json_escaped(out, k.as_bytes());
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"param\":");
     match e.param {
         Param::NoneString => out.extend_from_slice(b"\"None\""),
         Param::Null => out.extend_from_slice(b"null"),
@@ -85,13 +104,25 @@ pub fn write_body(out: &mut Vec<u8>, e: &ApiError) {
     }
     out.extend_from_slice(b",\"code\":\"");
     push_u64(out, e.status as u64);
-    out.extend_from_slice(b"\"}}");
+    out.push(b'"');
+    if e.psf {
+        out.extend_from_slice(b",\"provider_specific_fields\":{\"error\":\"");
+        push_json_escaped(out, e.message.as_bytes());
+        out.extend_from_slice(b"\"}");
+    }
+    out.extend_from_slice(b"}}");
 }
 
-/// Appends a complete HTTP response carrying the error. `close` adds
-/// `connection: close` (framing errors, shutdown).
-pub fn write_response(out: &mut Vec<u8>, e: &ApiError, close: bool, extra_headers: &[u8]) {
-    write_status_line(out, e.status);
+/// A complete response whose body is written by `body` (JSON), with the
+/// Content-Length patched in afterwards.
+pub fn write_json_response(
+    out: &mut Vec<u8>,
+    status: u16,
+    close: bool,
+    extra_headers: &[u8],
+    body: impl FnOnce(&mut Vec<u8>),
+) {
+    write_status_line(out, status);
     out.extend_from_slice(b"content-type: application/json\r\ncontent-length: ");
     let len_at = out.len();
     out.extend_from_slice(b"          \r\n");
@@ -99,11 +130,34 @@ pub fn write_response(out: &mut Vec<u8>, e: &ApiError, close: bool, extra_header
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(extra_headers);
+    out.extend_from_slice(SECURITY_HEADERS);
     out.extend_from_slice(b"\r\n");
     let body_start = out.len();
-    write_body(out, e);
+    body(out);
     let body_len = out.len() - body_start;
     patch_len(out, len_at, body_len);
+}
+
+/// FastAPI's `{"detail": "..."}` body, which LiteLLM returns for unknown
+/// routes (404) and wrong methods (405).
+pub fn write_detail_response(
+    out: &mut Vec<u8>,
+    status: u16,
+    detail: &str,
+    close: bool,
+    extra_headers: &[u8],
+) {
+    write_json_response(out, status, close, extra_headers, |o| {
+        o.extend_from_slice(b"{\"detail\":\"");
+        push_json_escaped(o, detail.as_bytes());
+        o.extend_from_slice(b"\"}");
+    });
+}
+
+/// Appends a complete HTTP response carrying the error. `close` adds
+/// `connection: close` (framing errors, shutdown).
+pub fn write_response(out: &mut Vec<u8>, e: &ApiError, close: bool, extra_headers: &[u8]) {
+    write_json_response(out, e.status, close, extra_headers, |o| write_body(o, e));
 }
 
 /// Writes `n` left-aligned into 10 bytes reserved earlier, padded with
@@ -135,6 +189,16 @@ pub const NO_KEY: ApiError<'static> = ApiError::new(
     "Authentication Error, No api key passed in.",
 )
 .with_param(Param::NoneString);
+
+pub const MALFORMED_KEY: ApiError<'static> = ApiError::new(
+    401,
+    "auth_error",
+    "Authentication Error, Malformed API Key passed in. Ensure Key has `Bearer ` prefix.",
+)
+.with_param(Param::NoneString);
+
+/// LiteLLM without a database answers any key but the master key so.
+pub const NO_DB: ApiError<'static> = ApiError::new(400, "no_db_connection", "No connected db.");
 
 #[cfg(test)]
 mod tests {

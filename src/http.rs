@@ -63,6 +63,7 @@ pub struct KnownHeaders {
     pub api_key: Option<Range<usize>>,
     pub x_api_key: Option<Range<usize>>,
     pub content_type: Option<Range<usize>>,
+    pub x_litellm_num_retries: Option<Range<usize>>,
 }
 
 /// A parsed request head. Every range indexes the buffer it was parsed from.
@@ -238,6 +239,9 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Option<RequestHead>,
             7 if ascii_eq(name, "api-key") => known.api_key = Some(range_in(buf, value)),
             9 if ascii_eq(name, "x-api-key") => known.x_api_key = Some(range_in(buf, value)),
             12 if ascii_eq(name, "content-type") => known.content_type = Some(range_in(buf, value)),
+            21 if ascii_eq(name, "x-litellm-num-retries") => {
+                known.x_litellm_num_retries = Some(range_in(buf, value))
+            }
             _ => {}
         }
     }
@@ -334,6 +338,11 @@ impl Chunked {
 
     pub fn is_done(&self) -> bool {
         self.state == ChunkState::Done
+    }
+
+    /// Between two chunks: a new chunk written now would be well-framed.
+    pub fn at_chunk_boundary(&self) -> bool {
+        self.state == ChunkState::Size && self.digits == 0
     }
 
     /// Consumes framing from `input`. Payload bytes are appended to `out` when

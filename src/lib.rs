@@ -12,6 +12,7 @@ pub mod config;
 pub mod errors;
 pub mod http;
 pub mod mock;
+pub mod proxy;
 pub mod router;
 pub mod server;
 pub mod translate;

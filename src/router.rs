@@ -74,6 +74,8 @@ pub struct Route {
     pub upstream_model: String,
     pub timeout_ms: u64,
     pub stream_timeout_ms: u64,
+    /// `timeout` as configured (LiteLLM prints it in timeout messages).
+    pub timeout_s: Option<f64>,
     pub max_retries: Option<u32>,
 }
 
@@ -127,6 +129,7 @@ impl Router {
                 model_json: quote(&d.upstream_model),
                 upstream_model: d.upstream_model.clone(),
                 timeout_ms: secs_to_ms(d.timeout, default_timeout_ms),
+                timeout_s: d.timeout,
                 stream_timeout_ms: secs_to_ms(d.stream_timeout.or(d.timeout), default_timeout_ms),
                 max_retries: d.max_retries,
             });
@@ -176,6 +179,12 @@ impl Router {
             origins: Arc::new(origins),
             group_order,
         })
+    }
+
+    /// Whether any wildcard group exists (LiteLLM words the unknown-model
+    /// error differently then).
+    pub fn has_wildcard(&self) -> bool {
+        !self.wildcards.is_empty()
     }
 
     /// The group for a requested model name.

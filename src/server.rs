@@ -28,18 +28,19 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use monoio::buf::{IoBuf, IoBufMut, SliceMut};
+use monoio::buf::{IoBufMut, SliceMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 
 use crate::auth::{self, Verdict};
 use crate::config::{Config, RingwaySettings};
 use crate::errors::{self, ApiError, Param};
-use crate::http::{self, BodyKind, Chunked, HeadError, Method, RequestHead, ResponseBody};
-use crate::mock::{self, MockKind};
-use crate::router::{Backend, Group, Route, Router};
-use crate::translate::{self, Fields};
-use crate::upstream::{Target, UpConn, Upstreams};
+use crate::http::{self, BodyKind, Chunked, HeadError, Method, RequestHead};
+use crate::mock::MockKind;
+use crate::proxy::forward;
+use crate::router::Router;
+use crate::translate;
+use crate::upstream::Upstreams;
 
 /// Everything shards share. Built once, then only read (no interior
 /// mutability), so sharing it is free of contention.
@@ -51,6 +52,7 @@ pub struct Gateway {
     pub tls: Arc<rustls::ClientConfig>,
     pub default_retries: u32,
     models_body: Vec<u8>,
+    too_large_message: String,
 }
 
 impl Gateway {
@@ -89,14 +91,29 @@ impl Gateway {
             },
             settings: cfg.ringway.clone(),
             tls: Arc::new(tls),
+            // LiteLLM's router default: 2 retries (3 attempts).
             default_retries: cfg
                 .router
                 .num_retries
                 .or(cfg.litellm.num_retries)
-                .unwrap_or(0),
+                .unwrap_or(2),
+            too_large_message: format!(
+                "Request size is too large. Max size is {} MB",
+                fmt_number(cfg.max_request_bytes() as f64 / (1024.0 * 1024.0))
+            ),
             router,
             models_body,
         })
+    }
+}
+
+/// Formats a number the way Python prints it in LiteLLM's messages: `1`
+/// stays `1`, `1.5` stays `1.5`.
+pub(crate) fn fmt_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
     }
 }
 
@@ -120,13 +137,13 @@ fn models_json(r: &Router) -> Vec<u8> {
 
 /// Per-shard state. Lives in an `Rc`: every connection task of the shard
 /// holds one, none leaves the thread.
-struct Shard {
-    gw: Arc<Gateway>,
-    up: Upstreams,
-    conns: Cell<usize>,
-    inflight: Cell<usize>,
-    rng: RefCell<fastrand::Rng>,
-    shutdown: shards::Shutdown,
+pub(crate) struct Shard {
+    pub(crate) gw: Arc<Gateway>,
+    pub(crate) up: Upstreams,
+    pub(crate) conns: Cell<usize>,
+    pub(crate) inflight: Cell<usize>,
+    pub(crate) rng: RefCell<fastrand::Rng>,
+    pub(crate) shutdown: shards::Shutdown,
 }
 
 /// Set when a shard could not start; `run` then exits with an error.
@@ -236,11 +253,11 @@ async fn refuse_overloaded(mut sock: TcpStream) {
 }
 
 /// A connection's reusable buffers.
-struct Conn {
-    sock: TcpStream,
-    rbuf: Vec<u8>,
-    wbuf: Vec<u8>,
-    chunked: Vec<u8>,
+pub(crate) struct Conn {
+    pub(crate) sock: TcpStream,
+    pub(crate) rbuf: Vec<u8>,
+    pub(crate) wbuf: Vec<u8>,
+    pub(crate) chunked: Vec<u8>,
 }
 
 /// A request head plus a typical 2 KB body fits; bigger requests grow it.
@@ -288,7 +305,7 @@ impl Conn {
     }
 
     /// Sends `wbuf` and clears it. Err means the client is gone.
-    async fn flush(&mut self) -> io::Result<()> {
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
         let buf = std::mem::take(&mut self.wbuf);
         let (r, mut buf) = self.sock.write_all(buf).await;
         buf.clear();
@@ -296,7 +313,7 @@ impl Conn {
         r.map(|_| ())
     }
 
-    async fn send_error(&mut self, e: &ApiError<'_>, close: bool) -> io::Result<()> {
+    pub(crate) async fn send_error(&mut self, e: &ApiError<'_>, close: bool) -> io::Result<()> {
         self.wbuf.clear();
         errors::write_response(&mut self.wbuf, e, close, b"");
         self.flush().await
@@ -305,7 +322,7 @@ impl Conn {
 
 /// What to do with the client connection after a response.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum After {
+pub(crate) enum After {
     KeepAlive,
     Close,
 }
@@ -366,7 +383,7 @@ async fn serve_one(shard: &Shard, c: &mut Conn) -> After {
             Ok(Some(h)) => break h,
             Ok(None) => {}
             Err(e) => {
-                let _ = c.send_error(&head_error(e), true).await;
+                let _ = c.send_error(&head_error(e, gw), true).await;
                 return After::Close;
             }
         }
@@ -416,14 +433,14 @@ const REQUEST_TIMEOUT: ApiError<'static> = ApiError::new(
     "Request Timeout: the request was not received in time",
 );
 
-fn head_error(e: HeadError) -> ApiError<'static> {
+fn head_error(e: HeadError, gw: &Gateway) -> ApiError<'_> {
     match e {
         HeadError::TooLarge => ApiError::new(
             431,
             "invalid_request_error",
             "Request header fields too large",
         ),
-        HeadError::BodyTooLarge => body_too_large(),
+        HeadError::BodyTooLarge => body_too_large(gw),
         HeadError::Version => {
             ApiError::new(505, "invalid_request_error", "HTTP version not supported")
         }
@@ -431,12 +448,11 @@ fn head_error(e: HeadError) -> ApiError<'static> {
     }
 }
 
-fn body_too_large() -> ApiError<'static> {
-    ApiError::new(
-        413,
-        "invalid_request_error",
-        "Request size is too large. Request size exceeds max_request_size_mb",
-    )
+/// LiteLLM's wording ("Request size is too large. Max size is 1 MB"), in
+/// the standard error envelope.
+fn body_too_large(gw: &Gateway) -> ApiError<'_> {
+    ApiError::new(413, "invalid_request_error", &gw.too_large_message)
+        .with_param(Param::Str("content-length"))
 }
 
 /// Where the request body is once fully read.
@@ -498,7 +514,7 @@ async fn read_body(shard: &Shard, c: &mut Conn, head: &RequestHead) -> Result<Bo
                         c.rbuf.truncate(hl);
                     }
                     Err(http::ChunkError::TooLarge) => {
-                        let _ = c.send_error(&body_too_large(), true).await;
+                        let _ = c.send_error(&body_too_large(gw), true).await;
                         return Err(After::Close);
                     }
                     Err(http::ChunkError::Bad(why)) => {
@@ -524,21 +540,30 @@ async fn read_body(shard: &Shard, c: &mut Conn, head: &RequestHead) -> Result<Bo
 
 /// The OpenAI endpoints the gateway proxies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Endpoint {
+pub(crate) enum Endpoint {
     Chat,
     Completions,
     Embeddings,
 }
 
 impl Endpoint {
-    fn upstream_suffix(self) -> &'static [u8] {
+    /// The route name LiteLLM puts in its messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Endpoint::Chat => "/chat/completions",
+            Endpoint::Completions => "/completions",
+            Endpoint::Embeddings => "/embeddings",
+        }
+    }
+
+    pub(crate) fn upstream_suffix(self) -> &'static [u8] {
         match self {
             Endpoint::Chat => b"/chat/completions",
             Endpoint::Completions => b"/completions",
             Endpoint::Embeddings => b"/embeddings",
         }
     }
-    fn mock_kind(self) -> MockKind {
+    pub(crate) fn mock_kind(self) -> MockKind {
         match self {
             Endpoint::Chat => MockKind::Chat,
             Endpoint::Completions => MockKind::Completion,
@@ -616,31 +641,37 @@ async fn dispatch(
         _ => head.method == Method::Get,
     };
     if !method_ok {
-        let _ = c
-            .send_error(
-                &ApiError::new(405, "invalid_request_error", "Method Not Allowed"),
-                close,
-            )
-            .await;
-        return After::KeepAlive;
+        let allow: &[u8] = match route {
+            RouteKind::Proxy(..) => b"allow: POST\r\n",
+            _ => b"allow: GET\r\n",
+        };
+        c.wbuf.clear();
+        errors::write_detail_response(&mut c.wbuf, 405, "Method Not Allowed", close, allow);
+        return match c.flush().await {
+            Ok(()) => After::KeepAlive,
+            Err(_) => After::Close,
+        };
     }
     match route {
         RouteKind::Liveliness => {
             simple(c, 200, b"application/json", b"\"I'm alive!\"", close).await
         }
         RouteKind::Readiness => {
-            let body = concat!(
-                "{\"status\":\"healthy\",\"db\":\"Not connected\",\"cache\":null,\"litellm_version\":\"ringway-",
-                env!("CARGO_PKG_VERSION"),
-                "\",\"success_callbacks\":[]}"
-            );
-            simple(c, 200, b"application/json", body.as_bytes(), close).await
+            if shard.shutdown.is_triggered() {
+                let body = b"{\"status\":\"shutting_down\"}";
+                return simple(c, 503, b"application/json", body, true).await;
+            }
+            let body = b"{\"status\":\"healthy\",\"db\":\"Not connected\"}";
+            simple(c, 200, b"application/json", body, close).await
         }
         RouteKind::NotFound => {
-            let _ = c
-                .send_error(&ApiError::new(404, "not_found_error", "Not Found"), close)
-                .await;
-            After::KeepAlive
+            // LiteLLM (FastAPI) answers unknown routes before auth.
+            c.wbuf.clear();
+            errors::write_detail_response(&mut c.wbuf, 404, "Not Found", close, b"");
+            match c.flush().await {
+                Ok(()) => After::KeepAlive,
+                Err(_) => After::Close,
+            }
         }
         RouteKind::Models => {
             if let Some(e) = auth_error(gw, &c.rbuf, head) {
@@ -666,6 +697,7 @@ async fn simple(c: &mut Conn, status: u16, ctype: &[u8], body: &[u8], close: boo
     if close {
         c.wbuf.extend_from_slice(b"connection: close\r\n");
     }
+    c.wbuf.extend_from_slice(errors::SECURITY_HEADERS);
     c.wbuf.extend_from_slice(b"\r\n");
     c.wbuf.extend_from_slice(body);
     match c.flush().await {
@@ -679,14 +711,8 @@ fn auth_error(gw: &Gateway, buf: &[u8], head: &RequestHead) -> Option<ApiError<'
     match auth::check(buf, &head.headers, gw.master_key.as_deref()) {
         Verdict::Open | Verdict::Master => None,
         Verdict::Missing => Some(errors::NO_KEY),
-        Verdict::Wrong => Some(
-            ApiError::new(
-                401,
-                "auth_error",
-                "Authentication Error, Invalid proxy server token passed. Unable to find token in cache or `LiteLLM_VerificationTokenTable`",
-            )
-            .with_param(Param::NoneString),
-        ),
+        Verdict::Malformed => Some(errors::MALFORMED_KEY),
+        Verdict::Wrong => Some(errors::NO_DB),
     }
 }
 
@@ -720,6 +746,14 @@ async fn proxy(
             .await;
         return After::KeepAlive;
     }
+    // LiteLLM's per-request override of the retry count.
+    let num_retries = head.headers.x_litellm_num_retries.clone().and_then(|r| {
+        std::str::from_utf8(&c.rbuf[r])
+            .ok()?
+            .trim()
+            .parse::<u32>()
+            .ok()
+    });
     // Azure-style paths name the model; rare, so an owned copy is fine.
     let path_model = path_model.map(|r| String::from_utf8_lossy(&c.rbuf[r]).into_owned());
     // Take the body's buffer out of the connection for the exchange, so the
@@ -732,8 +766,16 @@ async fn proxy(
             (b, 0..len, true)
         }
     };
-    let after =
-        route_and_forward(shard, c, &body_buf[range], ep, path_model.as_deref(), close).await;
+    let after = route_and_forward(
+        shard,
+        c,
+        &body_buf[range],
+        ep,
+        path_model.as_deref(),
+        close,
+        num_retries,
+    )
+    .await;
     if from_chunked {
         c.chunked = body_buf;
     } else {
@@ -742,7 +784,8 @@ async fn proxy(
     after
 }
 
-/// route, then translate + forward.
+/// route, then translate + forward. Validation follows LiteLLM's order and
+/// wording: JSON, required parameter, `model` type, model group.
 async fn route_and_forward(
     shard: &Shard,
     c: &mut Conn,
@@ -750,719 +793,87 @@ async fn route_and_forward(
     ep: Endpoint,
     path_model: Option<&str>,
     close: bool,
+    num_retries: Option<u32>,
 ) -> After {
     let gw = &*shard.gw;
-    let fields = match translate::scan(body) {
-        Ok(f) => f,
-        Err(e) => {
-            let msg = format!("Invalid JSON in request body: {}", e.0);
-            let _ = c
-                .send_error(&ApiError::new(400, "invalid_request_error", &msg), close)
-                .await;
-            return After::KeepAlive;
+    // LiteLLM reads an empty body as `{}`.
+    let blank = body.iter().all(|b| b.is_ascii_whitespace());
+    let fields = if blank {
+        translate::Fields::default()
+    } else {
+        match translate::scan(body) {
+            Ok(f) => f,
+            Err(e) => {
+                let msg = format!("Invalid JSON payload: {}", e.0);
+                let err = ApiError::new(400, "invalid_request_error", &msg)
+                    .with_param(Param::Str("request_body"));
+                let _ = c.send_error(&err, close).await;
+                return After::KeepAlive;
+            }
         }
     };
+    let (required, present) = match ep {
+        Endpoint::Chat => ("messages", fields.has_messages),
+        Endpoint::Completions => ("prompt", fields.has_prompt),
+        Endpoint::Embeddings => ("input", fields.has_input),
+    };
+    if !present {
+        let msg = format!("{}: Missing required parameter: '{required}'.", ep.name());
+        let err =
+            ApiError::new(400, "invalid_request_error", &msg).with_param(Param::Str(required));
+        let _ = c.send_error(&err, close).await;
+        return After::KeepAlive;
+    }
+    if fields.model_not_string && path_model.is_none() {
+        let err = ApiError::new(400, "bad_request_error", "'model' must be a string.")
+            .with_param(Param::Str("model"));
+        let _ = c.send_error(&err, close).await;
+        return After::KeepAlive;
+    }
     let model_name = match (path_model, fields.model_raw(body)) {
         (Some(m), _) => Some(std::borrow::Cow::Borrowed(m)),
         (None, Some(raw)) => translate::unescape(raw),
         (None, None) => None,
     };
-    let Some(model_name) = model_name else {
-        let _ = c
-            .send_error(
-                &ApiError::new(
-                    400,
-                    "invalid_request_error",
-                    "litellm.BadRequestError: model is a required param. Pass it in the request body",
-                )
-                .with_param(Param::Str("model")),
-                close,
-            )
-            .await;
-        return After::KeepAlive;
-    };
-    let Some((group, wildcard_rest)) = gw.router.group(&model_name) else {
-        let msg = format!(
-            "litellm.BadRequestError: You passed in model={model_name}. There are no healthy deployments for this model. Received Model Group={model_name}\nAvailable Model Group Fallbacks=None"
-        );
-        let _ = c
-            .send_error(&ApiError::new(400, "invalid_request_error", &msg), close)
-            .await;
-        return After::KeepAlive;
-    };
-    forward(shard, c, group, wildcard_rest, body, &fields, ep, close).await
-}
-
-/// Writes a random (v4) UUID as 36 ASCII bytes: LiteLLM's `x-litellm-call-id`.
-fn uuid4(rng: &mut fastrand::Rng, out: &mut [u8; 36]) {
-    let mut v = rng.u128(..);
-    v = (v & !(0xf << 76)) | (0x4 << 76);
-    v = (v & !(0x3 << 62)) | (0x2 << 62);
-    let hex = b"0123456789abcdef";
-    let mut j = 0;
-    for i in 0..32 {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out[j] = b'-';
-            j += 1;
-        }
-        out[j] = hex[((v >> (124 - 4 * i)) & 0xf) as usize];
-        j += 1;
-    }
-}
-
-/// How an upstream attempt failed before anything was relayed to the client.
-#[derive(Debug)]
-enum Failure {
-    Connect(io::Error),
-    Timeout,
-    Io(io::Error),
-    BadResponse(&'static str),
-    Status { status: u16, body: Vec<u8> },
-}
-
-impl Failure {
-    /// LiteLLM's router retries rate limits, timeouts, connection errors and
-    /// server errors; client errors (4xx but 408/429) are final.
-    fn retryable(&self) -> bool {
-        match self {
-            Failure::Status { status, .. } => matches!(status, 408 | 409 | 429) || *status >= 500,
-            _ => true,
-        }
-    }
-}
-
-/// Largest upstream error body kept for the error message.
-const MAX_ERROR_BODY: usize = 256 * 1024;
-
-/// Forwards to a deployment of `group`, retrying on retryable failures.
-#[allow(clippy::too_many_arguments)]
-async fn forward(
-    shard: &Shard,
-    c: &mut Conn,
-    group: &Group,
-    wildcard_rest: Option<&str>,
-    body: &[u8],
-    fields: &Fields,
-    ep: Endpoint,
-    close: bool,
-) -> After {
-    let gw = &*shard.gw;
-    let mut call_id = [0u8; 36];
-    uuid4(&mut shard.rng.borrow_mut(), &mut call_id);
-    let mut skip = None;
-    let mut attempt: u32 = 0;
-    loop {
-        let ri = gw.router.choose(group, &mut shard.rng.borrow_mut(), skip);
-        let route = &gw.router.routes[ri];
-        let target = match &route.backend {
-            Backend::Mock(text) => {
-                return answer_mock(c, route, group, ep, fields, body, text, &call_id, close).await
-            }
-            Backend::Unsupported(msg) => {
-                let msg = format!("litellm.BadRequestError: {msg}");
-                let _ = c
-                    .send_error(&ApiError::new(400, "invalid_request_error", &msg), close)
-                    .await;
-                return After::KeepAlive;
-            }
-            Backend::OpenAi(t) => t,
-        };
-        let retries = route.max_retries.unwrap_or(gw.default_retries);
-        let ctx = Exchange {
-            route,
-            target,
-            group,
-            wildcard_rest,
-            body,
-            fields,
-            ep,
-            close,
-            call_id: &call_id,
-            attempt,
-        };
-        match exchange(shard, c, &ctx).await {
-            Ok(after) => return after,
-            Err(f) => {
-                if f.retryable() && attempt < retries {
-                    log::debug!("upstream attempt {attempt} failed ({f:?}); retrying");
-                    attempt += 1;
-                    skip = Some(ri);
-                    continue;
-                }
-                let e = UpstreamError::from_failure(&f, route);
-                let _ = c.send_error(&e.api(), close).await;
-                return After::KeepAlive;
-            }
-        }
-    }
-}
-
-/// A LiteLLM-shaped error for an upstream failure. LiteLLM wraps provider
-/// errors as `litellm.<Class>: <Class>: OpenAIException - <provider message>`
-/// and keeps the provider's status.
-struct UpstreamError {
-    status: u16,
-    message: String,
-    kind: String,
-    param: Option<String>,
-}
-
-impl UpstreamError {
-    fn from_failure(f: &Failure, route: &Route) -> UpstreamError {
-        let (status, class, detail, kind, param) = match f {
-            Failure::Connect(e) => (
-                500,
-                "APIConnectionError",
-                format!("Connection error. ({e})"),
-                None,
-                None,
-            ),
-            Failure::Io(e) => (
-                500,
-                "APIConnectionError",
-                format!("Connection error. ({e})"),
-                None,
-                None,
-            ),
-            Failure::BadResponse(why) => (
-                500,
-                "APIConnectionError",
-                format!("Invalid response from upstream: {why}"),
-                None,
-                None,
-            ),
-            Failure::Timeout => (
-                408,
-                "Timeout",
-                format!(
-                    "Request timed out. (timeout={}s)",
-                    route.timeout_ms as f64 / 1000.0
-                ),
-                None,
-                None,
-            ),
-            Failure::Status { status, body } => {
-                let (msg, kind, param) = provider_error_fields(body);
-                let class = match status {
-                    400 => "BadRequestError",
-                    401 => "AuthenticationError",
-                    403 => "PermissionDeniedError",
-                    404 => "NotFoundError",
-                    408 => "Timeout",
-                    422 => "UnprocessableEntityError",
-                    429 => "RateLimitError",
-                    503 => "ServiceUnavailableError",
-                    s if *s >= 500 => "InternalServerError",
-                    _ => "APIError",
-                };
-                (*status, class, msg, kind, param)
-            }
-        };
-        // Every upstream Ringway speaks today is OpenAI wire format.
-        let provider = "OpenAIException";
-        let message = match class {
-            "Timeout" => format!("litellm.Timeout: APITimeoutError - {detail}"),
-            _ => format!("litellm.{class}: {class}: {provider} - {detail}"),
-        };
-        UpstreamError {
-            status,
-            message,
-            kind: kind.unwrap_or_else(|| "None".to_string()),
-            param,
-        }
-    }
-
-    fn api(&self) -> ApiError<'_> {
-        let mut e = ApiError::new(self.status, &self.kind, &self.message);
-        e.param = match &self.param {
-            Some(p) => Param::Str(p),
-            None => Param::Null,
-        };
-        e
-    }
-}
-
-/// Pulls `error.message`, `error.type` and `error.param` out of a provider's
-/// error body (error path only, so a JSON tree is fine here).
-fn provider_error_fields(body: &[u8]) -> (String, Option<String>, Option<String>) {
-    let text = || String::from_utf8_lossy(body).trim().to_string();
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return (text(), None, None);
-    };
-    let err = v.get("error").unwrap_or(&v);
-    let s = |k: &str| err.get(k).and_then(|x| x.as_str()).map(str::to_string);
-    let msg = match err {
-        serde_json::Value::String(m) => Some(m.clone()),
-        _ => s("message"),
-    };
-    (msg.unwrap_or_else(text), s("type"), s("param"))
-}
-
-/// One upstream attempt's inputs.
-struct Exchange<'a> {
-    route: &'a Route,
-    target: &'a Target,
-    group: &'a Group,
-    wildcard_rest: Option<&'a str>,
-    body: &'a [u8],
-    fields: &'a Fields,
-    ep: Endpoint,
-    close: bool,
-    call_id: &'a [u8; 36],
-    attempt: u32,
-}
-
-/// The model id to send upstream, JSON-quoted. Borrowed from the route except
-/// for wildcard deployments, whose id depends on the request.
-fn upstream_model_json<'a>(x: &'a Exchange) -> std::borrow::Cow<'a, [u8]> {
-    match x.wildcard_rest {
-        Some(rest) if x.route.upstream_model.contains('*') => {
-            let mut rest = rest;
-            if x.route.provider == "*" {
-                rest = rest.strip_prefix("openai/").unwrap_or(rest);
-            }
-            let m = x.route.upstream_model.replacen('*', rest, 1);
-            std::borrow::Cow::Owned(translate::quote(&m))
-        }
-        _ => std::borrow::Cow::Borrowed(&x.route.model_json),
-    }
-}
-
-fn build_request(out: &mut Vec<u8>, x: &Exchange) {
-    let model_json = upstream_model_json(x);
-    out.clear();
-    out.extend_from_slice(b"POST ");
-    out.extend_from_slice(x.target.base_path.as_bytes());
-    out.extend_from_slice(x.ep.upstream_suffix());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    out.extend_from_slice(&x.target.fixed_headers);
-    out.extend_from_slice(b"content-length: ");
-    http::push_u64(
-        out,
-        translate::spliced_len(x.body, x.fields, &model_json) as u64,
-    );
-    out.extend_from_slice(b"\r\n\r\n");
-    translate::write_spliced(out, x.body, x.fields, &model_json);
-}
-
-/// Why sending or reading the head failed.
-enum HeadFail {
-    /// Nothing came back on a connection: if it was pooled, the upstream
-    /// probably closed it while idle.
-    Stale(io::Error),
-    Fail(Failure),
-}
-
-async fn send_and_read_head(
-    conn: &mut UpConn,
-    timeout: Duration,
-    max_header: usize,
-) -> Result<http::ResponseHead, HeadFail> {
-    let deadline = Instant::now() + timeout;
-    let wbuf = std::mem::take(&mut conn.wbuf);
-    match monoio::time::timeout(timeout, conn.stream.write_all(wbuf)).await {
-        Ok((Ok(_), b)) => conn.wbuf = b,
-        Ok((Err(e), b)) => {
-            conn.wbuf = b;
-            return Err(HeadFail::Stale(e));
-        }
-        Err(_) => return Err(HeadFail::Fail(Failure::Timeout)),
-    }
-    conn.buf.clear();
-    loop {
-        if conn.buf.len() == conn.buf.capacity() {
-            if conn.buf.len() > max_header {
-                return Err(HeadFail::Fail(Failure::BadResponse(
-                    "response head too large",
-                )));
-            }
-            conn.buf.reserve(conn.buf.len());
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let buf = std::mem::take(&mut conn.buf);
-        let len = buf.len();
-        let n = match monoio::time::timeout(left, conn.stream.read(buf.slice_mut(len..))).await {
-            Ok((r, b)) => {
-                conn.buf = b.into_inner();
-                match r {
-                    Ok(n) => n,
-                    Err(e) if conn.buf.is_empty() => return Err(HeadFail::Stale(e)),
-                    Err(e) => return Err(HeadFail::Fail(Failure::Io(e))),
-                }
-            }
-            Err(_) => return Err(HeadFail::Fail(Failure::Timeout)),
-        };
-        if n == 0 {
-            let e = io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "upstream closed the connection",
+    let found = model_name.as_deref().and_then(|m| gw.router.group(m));
+    let Some((group, wildcard_rest)) = found else {
+        let shown = model_name.as_deref().unwrap_or("None");
+        let (msg, psf) = if gw.router.has_wildcard() {
+            let mut m = format!(
+                "litellm.BadRequestError: You passed in model={shown}. There are no healthy deployments for this model"
             );
-            return Err(if conn.buf.is_empty() {
-                HeadFail::Stale(e)
-            } else {
-                HeadFail::Fail(Failure::Io(e))
-            });
-        }
-        match http::parse_response(&conn.buf, max_header) {
-            Ok(Some(h)) if (100..200).contains(&h.status) => {
-                // Interim response (100 Continue): skip it.
-                conn.buf.drain(..h.head_len);
+            if model_name.is_some() {
+                m.push_str(&format!(
+                    "\n\nLiteLLM: model group '{shown}' failed with the error above. No fallback was attempted."
+                ));
             }
-            Ok(Some(h)) => return Ok(h),
-            Ok(None) => {}
-            Err(_) => {
-                return Err(HeadFail::Fail(Failure::BadResponse(
-                    "malformed response head",
-                )))
-            }
-        }
-    }
-}
-
-/// Reads one more piece of the upstream body into `conn.buf` (cleared first).
-/// `Ok(0)` is EOF.
-async fn read_piece(conn: &mut UpConn, timeout: Duration) -> Result<usize, Failure> {
-    let mut buf = std::mem::take(&mut conn.buf);
-    buf.clear();
-    match monoio::time::timeout(timeout, conn.stream.read(buf)).await {
-        Ok((r, b)) => {
-            conn.buf = b;
-            r.map_err(Failure::Io)
-        }
-        Err(_) => Err(Failure::Timeout),
-    }
-}
-
-/// Tracks where an upstream body ends.
-enum Framing {
-    Length(usize),
-    Chunked(Chunked),
-    UntilClose,
-    None,
-}
-
-impl Framing {
-    /// How many of `piece`'s bytes belong to the body; and whether the body
-    /// is complete after them.
-    fn take(&mut self, piece: &[u8]) -> Result<(usize, bool), Failure> {
-        match self {
-            Framing::Length(rem) => {
-                let n = piece.len().min(*rem);
-                *rem -= n;
-                Ok((n, *rem == 0))
-            }
-            Framing::Chunked(d) => {
-                let n = d
-                    .feed(piece, None)
-                    .map_err(|_| Failure::BadResponse("bad chunked encoding"))?;
-                Ok((n, d.is_done()))
-            }
-            Framing::UntilClose => Ok((piece.len(), false)),
-            Framing::None => Ok((0, true)),
-        }
-    }
-}
-
-async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After, Failure> {
-    let gw = &*shard.gw;
-    let up = &shard.up;
-    let origin = x.target.origin;
-    let timeout = Duration::from_millis(if x.fields.stream {
-        x.route.stream_timeout_ms
-    } else {
-        x.route.timeout_ms
-    });
-    let max_header = gw.settings.max_header_bytes;
-    let mut conn = up.checkout(origin).await.map_err(Failure::Connect)?;
-    build_request(&mut conn.wbuf, x);
-    let head = match send_and_read_head(&mut conn, timeout, max_header).await {
-        Ok(h) => h,
-        Err(HeadFail::Stale(e)) if conn.reused => {
-            // A pooled connection the upstream had closed: one fresh try.
-            log::debug!("pooled upstream connection was stale ({e}); reconnecting");
-            conn = up.connect(origin).await.map_err(Failure::Connect)?;
-            build_request(&mut conn.wbuf, x);
-            match send_and_read_head(&mut conn, timeout, max_header).await {
-                Ok(h) => h,
-                Err(HeadFail::Stale(e)) => return Err(Failure::Io(e)),
-                Err(HeadFail::Fail(f)) => return Err(f),
-            }
-        }
-        Err(HeadFail::Stale(e)) => return Err(Failure::Io(e)),
-        Err(HeadFail::Fail(f)) => return Err(f),
-    };
-    let mut framing = match head.body {
-        ResponseBody::Length(n) => Framing::Length(n),
-        ResponseBody::Chunked => Framing::Chunked(Chunked::new(usize::MAX)),
-        ResponseBody::UntilClose => Framing::UntilClose,
-        ResponseBody::None => Framing::None,
-    };
-    if head.status >= 400 {
-        return Err(collect_error(up, conn, &head, framing, timeout).await);
-    }
-
-    // Response head for the client.
-    let w = &mut c.wbuf;
-    w.clear();
-    http::write_status_line(w, head.status);
-    match &head.content_type {
-        Some(r) => {
-            w.extend_from_slice(b"content-type: ");
-            w.extend_from_slice(&conn.buf[r.clone()]);
-            w.extend_from_slice(b"\r\n");
-        }
-        None => w.extend_from_slice(b"content-type: application/json\r\n"),
-    }
-    let rechunk = matches!(framing, Framing::UntilClose);
-    match head.body {
-        ResponseBody::Length(n) => {
-            w.extend_from_slice(b"content-length: ");
-            http::push_u64(w, n as u64);
-            w.extend_from_slice(b"\r\n");
-        }
-        ResponseBody::Chunked | ResponseBody::UntilClose => {
-            w.extend_from_slice(b"transfer-encoding: chunked\r\n")
-        }
-        ResponseBody::None => w.extend_from_slice(b"content-length: 0\r\n"),
-    }
-    if x.close {
-        w.extend_from_slice(b"connection: close\r\n");
-    }
-    write_litellm_headers(w, x);
-    // The provider's own headers, re-emitted under `llm_provider-` as LiteLLM does.
-    for (name, value) in http::header_lines(&conn.buf[..head.head_len]) {
-        if is_hop_or_framing(name) {
-            continue;
-        }
-        w.extend_from_slice(b"llm_provider-");
-        w.extend_from_slice(name);
-        w.extend_from_slice(b": ");
-        w.extend_from_slice(value);
-        w.extend_from_slice(b"\r\n");
-    }
-    w.extend_from_slice(b"\r\n");
-
-    // The first body bytes usually arrived with the head: send them in the
-    // same write (one syscall for a typical non-stream answer).
-    let first = head.head_len..conn.buf.len();
-    let (n, mut done) = framing.take(&conn.buf[first.clone()])?;
-    let mut extra = n < first.len();
-    if n > 0 {
-        if rechunk {
-            http::push_hex(w, n as u64);
-            w.extend_from_slice(b"\r\n");
-        }
-        w.extend_from_slice(&conn.buf[first.start..first.start + n]);
-        if rechunk {
-            w.extend_from_slice(b"\r\n");
-        }
-    }
-    if c.flush().await.is_err() {
-        return Ok(After::Close);
-    }
-
-    // stream back: relay each piece as it arrives.
-    while !done {
-        let n = match read_piece(&mut conn, timeout).await {
-            Ok(n) => n,
-            Err(f) => {
-                // Head already sent: all we can do is cut the response so
-                // the client sees a truncated body, not a silent success.
-                log::warn!("upstream failed mid-response: {f:?}");
-                return Ok(After::Close);
-            }
+            (m, false)
+        } else {
+            (
+                format!(
+                    "{}: Invalid model name passed in model={shown}. Call `/v1/models` to view available models for your key.",
+                    ep.name()
+                ),
+                true,
+            )
         };
-        if n == 0 {
-            if rechunk {
-                c.wbuf.extend_from_slice(b"0\r\n\r\n");
-                if c.flush().await.is_err() {
-                    return Ok(After::Close);
-                }
-                return Ok(if x.close {
-                    After::Close
-                } else {
-                    After::KeepAlive
-                });
-            }
-            log::warn!("upstream closed mid-response");
-            return Ok(After::Close);
-        }
-        let (take, fin) = framing.take(&conn.buf[..n])?;
-        done = fin;
-        extra |= take < n;
-        if rechunk {
-            http::push_hex(&mut c.wbuf, take as u64);
-            c.wbuf.extend_from_slice(b"\r\n");
-            c.wbuf.extend_from_slice(&conn.buf[..take]);
-            c.wbuf.extend_from_slice(b"\r\n");
-            if c.flush().await.is_err() {
-                return Ok(After::Close);
-            }
-            continue;
-        }
-        let buf = std::mem::take(&mut conn.buf);
-        let (r, b) = c.sock.write_all(buf.slice(0..take)).await;
-        conn.buf = b.into_inner();
-        if r.is_err() {
-            // Client gone: the upstream connection is dropped (closed),
-            // which cancels the upstream request.
-            return Ok(After::Close);
-        }
-    }
-    if head.keep_alive && !extra {
-        up.checkin(conn);
-    }
-    Ok(if x.close {
-        After::Close
-    } else {
-        After::KeepAlive
-    })
-}
-
-/// Reads an upstream error body (bounded) and turns it into a failure.
-async fn collect_error(
-    up: &Upstreams,
-    mut conn: UpConn,
-    head: &http::ResponseHead,
-    mut framing: Framing,
-    timeout: Duration,
-) -> Failure {
-    let status = head.status;
-    let mut body = Vec::new();
-    let first = head.head_len..conn.buf.len();
-    let mut chunk_out = Vec::new();
-    let mut complete = false;
-    let mut push = |piece: &[u8], framing: &mut Framing, body: &mut Vec<u8>| -> Result<bool, ()> {
-        match framing {
-            Framing::Chunked(d) => {
-                chunk_out.clear();
-                let _ = d.feed(piece, Some(&mut chunk_out)).map_err(|_| ())?;
-                if body.len() < MAX_ERROR_BODY {
-                    body.extend_from_slice(&chunk_out);
-                }
-                Ok(d.is_done())
-            }
-            _ => {
-                let (n, done) = framing.take(piece).map_err(|_| ())?;
-                if body.len() < MAX_ERROR_BODY {
-                    body.extend_from_slice(&piece[..n]);
-                }
-                Ok(done)
-            }
-        }
+        let mut err = ApiError::new(400, "invalid_request_error", &msg);
+        err.psf = psf;
+        let _ = c.send_error(&err, close).await;
+        return After::KeepAlive;
     };
-    let first_piece = conn.buf[first].to_vec();
-    match push(&first_piece, &mut framing, &mut body) {
-        Ok(true) => complete = true,
-        Ok(false) => {}
-        Err(()) => return Failure::Status { status, body },
-    }
-    let mut total = body.len();
-    while !complete && total < 4 * MAX_ERROR_BODY {
-        match read_piece(&mut conn, timeout).await {
-            Ok(0) => break,
-            Ok(n) => {
-                total += n;
-                let piece = conn.buf[..n].to_vec();
-                match push(&piece, &mut framing, &mut body) {
-                    Ok(true) => complete = true,
-                    Ok(false) => {}
-                    Err(()) => break,
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    if complete && head.keep_alive {
-        up.checkin(conn);
-    }
-    body.truncate(MAX_ERROR_BODY);
-    Failure::Status { status, body }
-}
-
-fn is_hop_or_framing(name: &[u8]) -> bool {
-    const SKIP: &[&str] = &[
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-        "content-type",
-        "upgrade",
-        "proxy-connection",
-        "te",
-        "trailer",
-    ];
-    SKIP.iter().any(|s| name.eq_ignore_ascii_case(s.as_bytes()))
-}
-
-fn write_litellm_headers(w: &mut Vec<u8>, x: &Exchange) {
-    w.extend_from_slice(b"x-litellm-call-id: ");
-    w.extend_from_slice(x.call_id);
-    w.extend_from_slice(b"\r\nx-litellm-model-id: ");
-    w.extend_from_slice(x.route.id.as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-model-group: ");
-    w.extend_from_slice(x.group.name.as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-model-api-base: ");
-    w.extend_from_slice(x.target.api_base.as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-version: ");
-    w.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-attempted-retries: ");
-    http::push_u64(w, x.attempt as u64);
-    w.extend_from_slice(b"\r\nx-litellm-attempted-fallbacks: 0\r\n");
-}
-
-/// `mock_response`: the whole answer is produced in the shard.
-#[allow(clippy::too_many_arguments)]
-async fn answer_mock(
-    c: &mut Conn,
-    route: &Route,
-    group: &Group,
-    ep: Endpoint,
-    fields: &Fields,
-    body: &[u8],
-    text: &str,
-    call_id: &[u8; 36],
-    close: bool,
-) -> After {
-    let model = fields
-        .model_raw(body)
-        .unwrap_or(route.model_name.as_bytes());
-    let w = &mut c.wbuf;
-    w.clear();
-    let stream = fields.stream && ep != Endpoint::Embeddings;
-    mock::write_head(w, stream);
-    if close {
-        w.extend_from_slice(b"connection: close\r\n");
-    }
-    w.extend_from_slice(b"x-litellm-call-id: ");
-    w.extend_from_slice(call_id);
-    w.extend_from_slice(b"\r\nx-litellm-model-id: ");
-    w.extend_from_slice(route.id.as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-model-group: ");
-    w.extend_from_slice(group.name.as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-version: ");
-    w.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
-    w.extend_from_slice(b"\r\n");
-    if stream {
-        w.extend_from_slice(b"\r\n");
-        let include_usage = fields.stream_options.as_ref().is_some_and(|r| {
-            memchr::memmem::find(&body[r.clone()], b"\"include_usage\":true").is_some()
-                || memchr::memmem::find(&body[r.clone()], b"\"include_usage\": true").is_some()
-        });
-        mock::write_stream(w, model, text, call_id, include_usage);
-    } else {
-        w.extend_from_slice(b"content-length: ");
-        let at = w.len();
-        w.extend_from_slice(b"          \r\n\r\n");
-        let start = w.len();
-        mock::write_body(w, ep.mock_kind(), model, text, call_id);
-        let n = w.len() - start;
-        errors::patch_len(w, at, n);
-    }
-    match c.flush().await {
-        Ok(()) => After::KeepAlive,
-        Err(_) => After::Close,
-    }
+    forward(
+        shard,
+        c,
+        group,
+        wildcard_rest,
+        body,
+        &fields,
+        ep,
+        close,
+        num_retries,
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -1499,17 +910,5 @@ mod tests {
             RouteKind::Proxy(Endpoint::Chat, Some(r)) => assert_eq!(&p[r], "my-gpt"),
             _ => panic!("azure route"),
         }
-    }
-
-    #[test]
-    fn uuid_shape() {
-        let mut rng = fastrand::Rng::with_seed(1);
-        let mut id = [0u8; 36];
-        uuid4(&mut rng, &mut id);
-        let s = std::str::from_utf8(&id).unwrap();
-        assert_eq!(s.len(), 36);
-        assert_eq!(&s[14..15], "4");
-        assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
-        assert_eq!(s.matches('-').count(), 4);
     }
 }

@@ -29,6 +29,12 @@ pub struct Fields {
     pub stream: bool,
     /// Span of the `stream_options` value, when present.
     pub stream_options: Option<Range<usize>>,
+    /// `model` is present but not a string.
+    pub model_not_string: bool,
+    /// Top-level keys each endpoint requires (LiteLLM checks them first).
+    pub has_messages: bool,
+    pub has_prompt: bool,
+    pub has_input: bool,
 }
 
 impl Fields {
@@ -165,10 +171,15 @@ pub fn scan(b: &[u8]) -> Result<Fields, ScanError> {
                 b"model" => {
                     if b[vstart] == b'"' {
                         f.model = Some(vstart..i);
+                        f.model_not_string = false;
                     } else {
                         f.model = None;
+                        f.model_not_string = &b[vstart..i] != b"null";
                     }
                 }
+                b"messages" => f.has_messages = true,
+                b"prompt" => f.has_prompt = true,
+                b"input" => f.has_input = true,
                 b"stream" => f.stream = &b[vstart..i] == b"true",
                 b"stream_options" => f.stream_options = Some(vstart..i),
                 _ => {}

@@ -1,0 +1,885 @@
+//! The upstream half of the request path: pick a deployment, send the
+//! spliced request on a pooled connection, relay the answer as it arrives,
+//! retry and map failures the way LiteLLM does.
+//!
+//! `forward` is the retry loop; `exchange` is one attempt (upstream pool ->
+//! stream back). Until the response head has been relayed, every failure is
+//! still the client's to hear about as a LiteLLM-shaped JSON error; after it,
+//! a failure can only cut the stream (SSE gets a final `data: {"error":…}`
+//! event when the relay stands on a chunk boundary).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use monoio::buf::{IoBuf, IoBufMut};
+use monoio::io::AsyncWriteRentExt;
+
+use crate::errors::{self, ApiError, Param};
+use crate::http::{self, Chunked, ResponseBody};
+use crate::mock;
+use crate::router::{Backend, Group, Route};
+use crate::server::{After, Conn, Endpoint, Shard};
+use crate::translate::{self, Fields};
+use crate::upstream::{Target, UpConn, Upstreams};
+
+/// Writes a random (v4) UUID as 36 ASCII bytes: LiteLLM's `x-litellm-call-id`.
+fn uuid4(rng: &mut fastrand::Rng, out: &mut [u8; 36]) {
+    let mut v = rng.u128(..);
+    v = (v & !(0xf << 76)) | (0x4 << 76);
+    v = (v & !(0x3 << 62)) | (0x2 << 62);
+    let hex = b"0123456789abcdef";
+    let mut j = 0;
+    for i in 0..32 {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out[j] = b'-';
+            j += 1;
+        }
+        out[j] = hex[((v >> (124 - 4 * i)) & 0xf) as usize];
+        j += 1;
+    }
+}
+
+/// How an upstream attempt failed before anything was relayed to the client.
+#[derive(Debug)]
+enum Failure {
+    Connect(io::Error),
+    Timeout,
+    Io(io::Error),
+    BadResponse(&'static str),
+    Status {
+        status: u16,
+        body: Vec<u8>,
+        /// The provider's `retry-after`, in seconds, when it sent one.
+        retry_after: Option<f64>,
+    },
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Connect(e) => write!(f, "connect: {e}"),
+            Failure::Timeout => f.write_str("timed out"),
+            Failure::Io(e) => write!(f, "i/o: {e}"),
+            Failure::BadResponse(why) => write!(f, "bad response: {why}"),
+            Failure::Status { status, .. } => write!(f, "status {status}"),
+        }
+    }
+}
+
+impl Failure {
+    /// LiteLLM's router retries rate limits, timeouts, connection errors,
+    /// 403 (which it maps to a generic APIError), 408, 409 and server
+    /// errors; 400, 404 and 422 are final, and 401 only moves on when the
+    /// group has another deployment.
+    fn retryable(&self, group_size: usize) -> bool {
+        match self {
+            Failure::Status { status, .. } => match status {
+                401 => group_size > 1,
+                403 | 408 | 409 | 429 => true,
+                s => *s >= 500,
+            },
+            _ => true,
+        }
+    }
+}
+
+/// Largest upstream error body kept for the error message.
+const MAX_ERROR_BODY: usize = 256 * 1024;
+
+/// Forwards to a deployment of `group`, retrying on retryable failures.
+/// `num_retries` is the client's `x-litellm-num-retries`, when sent.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn forward(
+    shard: &Shard,
+    c: &mut Conn,
+    group: &Group,
+    wildcard_rest: Option<&str>,
+    body: &[u8],
+    fields: &Fields,
+    ep: Endpoint,
+    close: bool,
+    num_retries: Option<u32>,
+) -> After {
+    let gw = &*shard.gw;
+    let mut call_id = [0u8; 36];
+    uuid4(&mut shard.rng.borrow_mut(), &mut call_id);
+    let mut skip = None;
+    let mut attempt: u32 = 0;
+    loop {
+        let ri = gw.router.choose(group, &mut shard.rng.borrow_mut(), skip);
+        let route = &gw.router.routes[ri];
+        let target = match &route.backend {
+            Backend::Mock(text) => {
+                return answer_mock(c, route, group, ep, fields, body, text, &call_id, close).await
+            }
+            Backend::Unsupported(msg) => {
+                let msg = format!("litellm.BadRequestError: {msg}");
+                let _ = c
+                    .send_error(&ApiError::new(400, "invalid_request_error", &msg), close)
+                    .await;
+                return After::KeepAlive;
+            }
+            Backend::OpenAi(t) => t,
+        };
+        let retries = num_retries
+            .or(route.max_retries)
+            .unwrap_or(gw.default_retries);
+        let ctx = Exchange {
+            route,
+            target,
+            group,
+            wildcard_rest,
+            body,
+            fields,
+            ep,
+            close,
+            call_id: &call_id,
+            attempt,
+        };
+        match exchange(shard, c, &ctx).await {
+            Ok(after) => return after,
+            Err(f) => {
+                if f.retryable(group.routes.len()) && attempt < retries {
+                    log::debug!("upstream attempt {attempt} failed ({f:?}); retrying");
+                    // Another deployment to try: go at once. Otherwise back
+                    // off like LiteLLM: the provider's retry-after (when
+                    // 0 < it <= 60 s) or 0.5 s doubling up to 8 s, plus up
+                    // to 0.75 s of jitter.
+                    if group.routes.len() == 1 {
+                        let jitter = shard.rng.borrow_mut().f64() * 0.75;
+                        let base = match &f {
+                            Failure::Status {
+                                retry_after: Some(ra),
+                                ..
+                            } if *ra > 0.0 && *ra <= 60.0 => *ra,
+                            _ => (0.5 * f64::from(1u32 << attempt.min(5))).min(8.0),
+                        };
+                        monoio::time::sleep(Duration::from_secs_f64(base + jitter)).await;
+                    }
+                    attempt += 1;
+                    skip = Some(ri);
+                    continue;
+                }
+                log::warn!(
+                    "model group '{}': {} failed after {} attempt(s): {f}",
+                    group.name,
+                    target.api_base,
+                    attempt + 1
+                );
+                let e = UpstreamError::from_failure(&f, route, group, ctx.fields.stream);
+                let _ = c.send_error(&e.api(), close).await;
+                return After::KeepAlive;
+            }
+        }
+    }
+}
+
+/// A LiteLLM-shaped error for an upstream failure: the provider's status,
+/// `litellm.<Class>: …OpenAIException - <provider message>` and the router's
+/// "model group … failed" suffix, with LiteLLM's `type` per class.
+struct UpstreamError {
+    status: u16,
+    message: String,
+    kind: Option<String>,
+    param: Option<String>,
+}
+
+/// Python's `repr` of a float, as LiteLLM prints timeouts ("1.0", "0.5").
+fn py_float(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+impl UpstreamError {
+    fn from_failure(f: &Failure, route: &Route, group: &Group, stream: bool) -> UpstreamError {
+        let connection_error = |detail: &str| {
+            (
+                500,
+                format!(
+                    "litellm.InternalServerError: InternalServerError: OpenAIException - {detail}"
+                ),
+                Some("internal_server_error".to_string()),
+                None,
+            )
+        };
+        let timeout_s = route.timeout_s.map(py_float);
+        let deployment_info = format!(
+            "\n\nDeployment Info: request_timeout: None\ntimeout: {}",
+            timeout_s.as_deref().unwrap_or("None")
+        );
+        let (status, mut message, kind, param) = match f {
+            Failure::Connect(_) | Failure::Io(_) => connection_error("Connection error."),
+            Failure::BadResponse(why) => connection_error(why),
+            Failure::Timeout => {
+                let t = py_float(route.timeout_ms as f64 / 1000.0);
+                let detail = if stream {
+                    String::new()
+                } else {
+                    format!(" - timeout value={t}, time taken={t} seconds")
+                };
+                (
+                    408,
+                    format!(
+                        "litellm.Timeout: APITimeoutError - Request timed out. Error_str: Request timed out.{detail}{deployment_info}"
+                    ),
+                    Some("invalid_request_error".to_string()),
+                    None,
+                )
+            }
+            Failure::Status { status, body, .. } => {
+                let (msg, up_type, up_param) = provider_error_fields(body);
+                let status = *status;
+                let (prefix, kind, param): (&str, Option<String>, Option<String>) = match status {
+                    400 | 422 => (
+                        "litellm.BadRequestError: OpenAIException - ",
+                        Some(up_type.unwrap_or_else(|| "invalid_request_error".into())),
+                        up_param,
+                    ),
+                    401 => (
+                        "litellm.AuthenticationError: AuthenticationError: OpenAIException - ",
+                        Some("authentication_error".into()),
+                        None,
+                    ),
+                    403 => (
+                        "litellm.APIError: APIError: OpenAIException - ",
+                        Some("permission_error".into()),
+                        None,
+                    ),
+                    404 => (
+                        "litellm.NotFoundError: OpenAIException - ",
+                        Some("invalid_request_error".into()),
+                        None,
+                    ),
+                    408 => (
+                        "litellm.Timeout: Timeout Error: OpenAIException - ",
+                        Some("invalid_request_error".into()),
+                        None,
+                    ),
+                    429 => (
+                        "litellm.RateLimitError: RateLimitError: OpenAIException - ",
+                        Some("throttling_error".into()),
+                        None,
+                    ),
+                    502 => (
+                        "litellm.BadGatewayError: BadGatewayError: OpenAIException - ",
+                        Some("internal_server_error".into()),
+                        None,
+                    ),
+                    503 => (
+                        "litellm.ServiceUnavailableError: ServiceUnavailableError: OpenAIException - ",
+                        Some("internal_server_error".into()),
+                        None,
+                    ),
+                    s if s >= 500 => (
+                        "litellm.InternalServerError: InternalServerError: OpenAIException - ",
+                        Some("internal_server_error".into()),
+                        None,
+                    ),
+                    _ => (
+                        "litellm.APIError: APIError: OpenAIException - ",
+                        Some("invalid_request_error".into()),
+                        None,
+                    ),
+                };
+                let mut m = format!("{prefix}{msg}");
+                if status == 408 {
+                    m.push_str(&deployment_info);
+                }
+                (status, m, kind, param)
+            }
+        };
+        message.push_str(&format!(
+            "\n\nLiteLLM: model group '{}' failed with the error above. No fallback was attempted.",
+            group.name
+        ));
+        UpstreamError {
+            status,
+            message,
+            kind,
+            param,
+        }
+    }
+
+    fn api(&self) -> ApiError<'_> {
+        let mut e = ApiError::new(self.status, "", &self.message);
+        e.kind = self.kind.as_deref();
+        e.param = match &self.param {
+            Some(p) => Param::Str(p),
+            None => Param::Null,
+        };
+        e
+    }
+}
+
+/// Pulls `error.message`, `error.type` and `error.param` out of a provider's
+/// error body (error path only, so a JSON tree is fine here).
+fn provider_error_fields(body: &[u8]) -> (String, Option<String>, Option<String>) {
+    let text = || String::from_utf8_lossy(body).trim().to_string();
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (text(), None, None);
+    };
+    let err = v.get("error").unwrap_or(&v);
+    let s = |k: &str| err.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let msg = match err {
+        serde_json::Value::String(m) => Some(m.clone()),
+        _ => s("message"),
+    };
+    (msg.unwrap_or_else(text), s("type"), s("param"))
+}
+
+/// One upstream attempt's inputs.
+struct Exchange<'a> {
+    route: &'a Route,
+    target: &'a Target,
+    group: &'a Group,
+    wildcard_rest: Option<&'a str>,
+    body: &'a [u8],
+    fields: &'a Fields,
+    ep: Endpoint,
+    close: bool,
+    call_id: &'a [u8; 36],
+    attempt: u32,
+}
+
+/// The model id to send upstream, JSON-quoted. Borrowed from the route except
+/// for wildcard deployments, whose id depends on the request.
+fn upstream_model_json<'a>(x: &'a Exchange) -> std::borrow::Cow<'a, [u8]> {
+    match x.wildcard_rest {
+        Some(rest) if x.route.upstream_model.contains('*') => {
+            let mut rest = rest;
+            if x.route.provider == "*" {
+                rest = rest.strip_prefix("openai/").unwrap_or(rest);
+            }
+            let m = x.route.upstream_model.replacen('*', rest, 1);
+            std::borrow::Cow::Owned(translate::quote(&m))
+        }
+        _ => std::borrow::Cow::Borrowed(&x.route.model_json),
+    }
+}
+
+fn build_request(out: &mut Vec<u8>, x: &Exchange) {
+    let model_json = upstream_model_json(x);
+    out.clear();
+    out.extend_from_slice(b"POST ");
+    out.extend_from_slice(x.target.base_path.as_bytes());
+    out.extend_from_slice(x.ep.upstream_suffix());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    out.extend_from_slice(&x.target.fixed_headers);
+    out.extend_from_slice(b"content-length: ");
+    http::push_u64(
+        out,
+        translate::spliced_len(x.body, x.fields, &model_json) as u64,
+    );
+    out.extend_from_slice(b"\r\n\r\n");
+    translate::write_spliced(out, x.body, x.fields, &model_json);
+}
+
+/// Why sending or reading the head failed.
+enum HeadFail {
+    /// Nothing came back on a connection: if it was pooled, the upstream
+    /// probably closed it while idle.
+    Stale(io::Error),
+    Fail(Failure),
+}
+
+async fn send_and_read_head(
+    conn: &mut UpConn,
+    timeout: Duration,
+    max_header: usize,
+) -> Result<http::ResponseHead, HeadFail> {
+    let deadline = Instant::now() + timeout;
+    let wbuf = std::mem::take(&mut conn.wbuf);
+    match monoio::time::timeout(timeout, conn.stream.write_all(wbuf)).await {
+        Ok((Ok(_), b)) => conn.wbuf = b,
+        Ok((Err(e), b)) => {
+            conn.wbuf = b;
+            return Err(HeadFail::Stale(e));
+        }
+        Err(_) => return Err(HeadFail::Fail(Failure::Timeout)),
+    }
+    conn.buf.clear();
+    loop {
+        if conn.buf.len() == conn.buf.capacity() {
+            if conn.buf.len() > max_header {
+                return Err(HeadFail::Fail(Failure::BadResponse(
+                    "response head too large",
+                )));
+            }
+            conn.buf.reserve(conn.buf.len());
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let buf = std::mem::take(&mut conn.buf);
+        let len = buf.len();
+        let n = match monoio::time::timeout(left, conn.stream.read(buf.slice_mut(len..))).await {
+            Ok((r, b)) => {
+                conn.buf = b.into_inner();
+                match r {
+                    Ok(n) => n,
+                    Err(e) if conn.buf.is_empty() => return Err(HeadFail::Stale(e)),
+                    Err(e) => return Err(HeadFail::Fail(Failure::Io(e))),
+                }
+            }
+            Err(_) => return Err(HeadFail::Fail(Failure::Timeout)),
+        };
+        if n == 0 {
+            let e = io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "upstream closed the connection",
+            );
+            return Err(if conn.buf.is_empty() {
+                HeadFail::Stale(e)
+            } else {
+                HeadFail::Fail(Failure::Io(e))
+            });
+        }
+        match http::parse_response(&conn.buf, max_header) {
+            Ok(Some(h)) if (100..200).contains(&h.status) => {
+                // Interim response (100 Continue): skip it.
+                conn.buf.drain(..h.head_len);
+            }
+            Ok(Some(h)) => return Ok(h),
+            Ok(None) => {}
+            Err(_) => {
+                return Err(HeadFail::Fail(Failure::BadResponse(
+                    "malformed response head",
+                )))
+            }
+        }
+    }
+}
+
+/// Reads one more piece of the upstream body into `conn.buf` (cleared first).
+/// `Ok(0)` is EOF.
+async fn read_piece(conn: &mut UpConn, timeout: Duration) -> Result<usize, Failure> {
+    let mut buf = std::mem::take(&mut conn.buf);
+    buf.clear();
+    match monoio::time::timeout(timeout, conn.stream.read(buf)).await {
+        Ok((r, b)) => {
+            conn.buf = b;
+            r.map_err(Failure::Io)
+        }
+        Err(_) => Err(Failure::Timeout),
+    }
+}
+
+/// Tracks where an upstream body ends.
+enum Framing {
+    Length(usize),
+    Chunked(Chunked),
+    UntilClose,
+    None,
+}
+
+impl Framing {
+    /// How many of `piece`'s bytes belong to the body; and whether the body
+    /// is complete after them.
+    fn take(&mut self, piece: &[u8]) -> Result<(usize, bool), Failure> {
+        match self {
+            Framing::Length(rem) => {
+                let n = piece.len().min(*rem);
+                *rem -= n;
+                Ok((n, *rem == 0))
+            }
+            Framing::Chunked(d) => {
+                let n = d
+                    .feed(piece, None)
+                    .map_err(|_| Failure::BadResponse("bad chunked encoding"))?;
+                Ok((n, d.is_done()))
+            }
+            Framing::UntilClose => Ok((piece.len(), false)),
+            Framing::None => Ok((0, true)),
+        }
+    }
+}
+
+async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After, Failure> {
+    let gw = &*shard.gw;
+    let up = &shard.up;
+    let origin = x.target.origin;
+    let timeout = Duration::from_millis(if x.fields.stream {
+        x.route.stream_timeout_ms
+    } else {
+        x.route.timeout_ms
+    });
+    let max_header = gw.settings.max_header_bytes;
+    let mut conn = up.checkout(origin).await.map_err(Failure::Connect)?;
+    build_request(&mut conn.wbuf, x);
+    let head = match send_and_read_head(&mut conn, timeout, max_header).await {
+        Ok(h) => h,
+        Err(HeadFail::Stale(e)) if conn.reused => {
+            // A pooled connection the upstream had closed: one fresh try.
+            log::debug!("pooled upstream connection was stale ({e}); reconnecting");
+            conn = up.connect(origin).await.map_err(Failure::Connect)?;
+            build_request(&mut conn.wbuf, x);
+            match send_and_read_head(&mut conn, timeout, max_header).await {
+                Ok(h) => h,
+                Err(HeadFail::Stale(e)) => return Err(Failure::Io(e)),
+                Err(HeadFail::Fail(f)) => return Err(f),
+            }
+        }
+        Err(HeadFail::Stale(e)) => return Err(Failure::Io(e)),
+        Err(HeadFail::Fail(f)) => return Err(f),
+    };
+    let mut framing = match head.body {
+        ResponseBody::Length(n) => Framing::Length(n),
+        ResponseBody::Chunked => Framing::Chunked(Chunked::new(usize::MAX)),
+        ResponseBody::UntilClose => Framing::UntilClose,
+        ResponseBody::None => Framing::None,
+    };
+    if head.status >= 400 {
+        return Err(collect_error(up, conn, &head, framing, timeout).await);
+    }
+
+    // Response head for the client.
+    let w = &mut c.wbuf;
+    w.clear();
+    http::write_status_line(w, head.status);
+    match &head.content_type {
+        Some(r) => {
+            w.extend_from_slice(b"content-type: ");
+            w.extend_from_slice(&conn.buf[r.clone()]);
+            w.extend_from_slice(b"\r\n");
+        }
+        None => w.extend_from_slice(b"content-type: application/json\r\n"),
+    }
+    let rechunk = matches!(framing, Framing::UntilClose);
+    match head.body {
+        ResponseBody::Length(n) => {
+            w.extend_from_slice(b"content-length: ");
+            http::push_u64(w, n as u64);
+            w.extend_from_slice(b"\r\n");
+        }
+        ResponseBody::Chunked | ResponseBody::UntilClose => {
+            w.extend_from_slice(b"transfer-encoding: chunked\r\n")
+        }
+        ResponseBody::None => w.extend_from_slice(b"content-length: 0\r\n"),
+    }
+    if x.close {
+        w.extend_from_slice(b"connection: close\r\n");
+    }
+    let sse = head
+        .content_type
+        .as_ref()
+        .is_some_and(|r| conn.buf[r.clone()].starts_with(b"text/event-stream"));
+    write_litellm_headers(w, x);
+    write_provider_headers(w, &conn.buf[..head.head_len]);
+    if sse {
+        w.extend_from_slice(b"cache-control: no-cache\r\nx-accel-buffering: no\r\n");
+    }
+    w.extend_from_slice(errors::SECURITY_HEADERS);
+    w.extend_from_slice(b"\r\n");
+
+    // The first body bytes usually arrived with the head: send them in the
+    // same write (one syscall for a typical non-stream answer).
+    let first = head.head_len..conn.buf.len();
+    let (n, mut done) = framing.take(&conn.buf[first.clone()])?;
+    let mut extra = n < first.len();
+    if n > 0 {
+        if rechunk {
+            http::push_hex(w, n as u64);
+            w.extend_from_slice(b"\r\n");
+        }
+        w.extend_from_slice(&conn.buf[first.start..first.start + n]);
+        if rechunk {
+            w.extend_from_slice(b"\r\n");
+        }
+    }
+    if c.flush().await.is_err() {
+        return Ok(After::Close);
+    }
+
+    // stream back: relay each piece as it arrives.
+    while !done {
+        // From here on the head is out: a failure can no longer become an
+        // error response (or a retry), only the end of this stream.
+        let n = match read_piece(&mut conn, timeout).await {
+            Ok(0) if rechunk => {
+                c.wbuf.extend_from_slice(b"0\r\n\r\n");
+                if c.flush().await.is_err() || x.close {
+                    return Ok(After::Close);
+                }
+                return Ok(After::KeepAlive);
+            }
+            Ok(0) => {
+                let e =
+                    io::Error::new(io::ErrorKind::UnexpectedEof, "upstream closed mid-response");
+                return Ok(fail_mid_stream(c, x, &framing, rechunk, sse, &Failure::Io(e)).await);
+            }
+            Ok(n) => n,
+            Err(f) => return Ok(fail_mid_stream(c, x, &framing, rechunk, sse, &f).await),
+        };
+        let (take, fin) = match framing.take(&conn.buf[..n]) {
+            Ok(t) => t,
+            Err(f) => return Ok(fail_mid_stream(c, x, &framing, rechunk, sse, &f).await),
+        };
+        done = fin;
+        extra |= take < n;
+        if rechunk {
+            http::push_hex(&mut c.wbuf, take as u64);
+            c.wbuf.extend_from_slice(b"\r\n");
+            c.wbuf.extend_from_slice(&conn.buf[..take]);
+            c.wbuf.extend_from_slice(b"\r\n");
+            if c.flush().await.is_err() {
+                return Ok(After::Close);
+            }
+            continue;
+        }
+        let buf = std::mem::take(&mut conn.buf);
+        let (r, b) = c.sock.write_all(buf.slice(0..take)).await;
+        conn.buf = b.into_inner();
+        if r.is_err() {
+            // Client gone: the upstream connection is dropped (closed),
+            // which cancels the upstream request.
+            return Ok(After::Close);
+        }
+    }
+    if head.keep_alive && !extra {
+        up.checkin(conn);
+    }
+    Ok(if x.close {
+        After::Close
+    } else {
+        After::KeepAlive
+    })
+}
+
+/// The upstream failed after the response head was relayed. An SSE stream
+/// that stands between two chunks gets LiteLLM's final error event
+/// (`data: {"error": {...}}`, Python-style spacing, no `[DONE]`) and a clean
+/// end; anything else is cut, so the client sees a truncated body rather
+/// than a silent success.
+async fn fail_mid_stream(
+    c: &mut Conn,
+    x: &Exchange<'_>,
+    framing: &Framing,
+    rechunk: bool,
+    sse: bool,
+    f: &Failure,
+) -> After {
+    log::warn!(
+        "model group '{}': {} failed mid-response: {f}",
+        x.group.name,
+        x.target.api_base
+    );
+    let boundary = rechunk || matches!(framing, Framing::Chunked(d) if d.at_chunk_boundary());
+    if !(sse && boundary) {
+        return After::Close;
+    }
+    let detail = match f {
+        Failure::Timeout => "Request timed out.".to_string(),
+        other => format!("Connection error. ({other})"),
+    };
+    let mut event = Vec::with_capacity(256);
+    event.extend_from_slice(
+        b"data: {\"error\": {\"message\": \"litellm.APIConnectionError: APIConnectionError: OpenAIException - ",
+    );
+    errors::push_json_escaped(&mut event, detail.as_bytes());
+    event.extend_from_slice(b"\", \"type\": null, \"param\": null, \"code\": \"500\"}}\n\n");
+    http::push_hex(&mut c.wbuf, event.len() as u64);
+    c.wbuf.extend_from_slice(b"\r\n");
+    c.wbuf.extend_from_slice(&event);
+    c.wbuf.extend_from_slice(b"\r\n0\r\n\r\n");
+    match c.flush().await {
+        Ok(()) if !x.close => After::KeepAlive,
+        _ => After::Close,
+    }
+}
+
+/// Reads an upstream error body (bounded) and turns it into a failure.
+async fn collect_error(
+    up: &Upstreams,
+    mut conn: UpConn,
+    head: &http::ResponseHead,
+    mut framing: Framing,
+    timeout: Duration,
+) -> Failure {
+    let status = head.status;
+    let retry_after = http::header_lines(&conn.buf[..head.head_len])
+        .find(|(n, _)| n.eq_ignore_ascii_case(b"retry-after"))
+        .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<f64>().ok());
+    let mut body = Vec::new();
+    let first = head.head_len..conn.buf.len();
+    let mut chunk_out = Vec::new();
+    let mut complete = false;
+    let mut push = |piece: &[u8], framing: &mut Framing, body: &mut Vec<u8>| -> Result<bool, ()> {
+        match framing {
+            Framing::Chunked(d) => {
+                chunk_out.clear();
+                let _ = d.feed(piece, Some(&mut chunk_out)).map_err(|_| ())?;
+                if body.len() < MAX_ERROR_BODY {
+                    body.extend_from_slice(&chunk_out);
+                }
+                Ok(d.is_done())
+            }
+            _ => {
+                let (n, done) = framing.take(piece).map_err(|_| ())?;
+                if body.len() < MAX_ERROR_BODY {
+                    body.extend_from_slice(&piece[..n]);
+                }
+                Ok(done)
+            }
+        }
+    };
+    let first_piece = conn.buf[first].to_vec();
+    match push(&first_piece, &mut framing, &mut body) {
+        Ok(true) => complete = true,
+        Ok(false) => {}
+        Err(()) => {
+            return Failure::Status {
+                status,
+                body,
+                retry_after,
+            }
+        }
+    }
+    let mut total = body.len();
+    while !complete && total < 4 * MAX_ERROR_BODY {
+        match read_piece(&mut conn, timeout).await {
+            Ok(0) => break,
+            Ok(n) => {
+                total += n;
+                let piece = conn.buf[..n].to_vec();
+                match push(&piece, &mut framing, &mut body) {
+                    Ok(true) => complete = true,
+                    Ok(false) => {}
+                    Err(()) => break,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    if complete && head.keep_alive {
+        up.checkin(conn);
+    }
+    body.truncate(MAX_ERROR_BODY);
+    Failure::Status {
+        status,
+        body,
+        retry_after,
+    }
+}
+
+/// The provider's headers, as LiteLLM re-emits them: every one prefixed
+/// `llm_provider-`, plus bare copies of `x-ratelimit-*` and the provider's
+/// `x-request-id` as `request-id`.
+fn write_provider_headers(w: &mut Vec<u8>, head: &[u8]) {
+    let mut request_id: Option<&[u8]> = None;
+    for (name, value) in http::header_lines(head) {
+        w.extend_from_slice(b"llm_provider-");
+        push_lower(w, name);
+        w.extend_from_slice(b": ");
+        w.extend_from_slice(value);
+        w.extend_from_slice(b"\r\n");
+        if name.len() > 12 && name[..12].eq_ignore_ascii_case(b"x-ratelimit-") {
+            push_lower(w, name);
+            w.extend_from_slice(b": ");
+            w.extend_from_slice(value);
+            w.extend_from_slice(b"\r\n");
+        } else if name.eq_ignore_ascii_case(b"x-request-id") {
+            request_id = Some(value);
+        }
+    }
+    if let Some(v) = request_id {
+        w.extend_from_slice(b"llm_provider-request-id: ");
+        w.extend_from_slice(v);
+        w.extend_from_slice(b"\r\nrequest-id: ");
+        w.extend_from_slice(v);
+        w.extend_from_slice(b"\r\n");
+    }
+}
+
+fn push_lower(w: &mut Vec<u8>, s: &[u8]) {
+    w.extend(s.iter().map(|b| b.to_ascii_lowercase()));
+}
+
+fn write_litellm_headers(w: &mut Vec<u8>, x: &Exchange) {
+    w.extend_from_slice(b"x-litellm-call-id: ");
+    w.extend_from_slice(x.call_id);
+    w.extend_from_slice(b"\r\nx-litellm-model-id: ");
+    w.extend_from_slice(x.route.id.as_bytes());
+    w.extend_from_slice(b"\r\nx-litellm-model-name: ");
+    w.extend_from_slice(x.route.model.as_bytes());
+    w.extend_from_slice(b"\r\nx-litellm-model-api-base: ");
+    w.extend_from_slice(x.target.api_base.as_bytes());
+    w.extend_from_slice(b"\r\nx-litellm-version: ");
+    w.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
+    w.extend_from_slice(b"\r\nx-litellm-model-group: ");
+    w.extend_from_slice(x.group.name.as_bytes());
+    w.extend_from_slice(b"\r\nx-litellm-attempted-retries: ");
+    http::push_u64(w, x.attempt as u64);
+    w.extend_from_slice(b"\r\nx-litellm-attempted-fallbacks: 0\r\n");
+}
+
+/// `mock_response`: the whole answer is produced in the shard.
+#[allow(clippy::too_many_arguments)]
+async fn answer_mock(
+    c: &mut Conn,
+    route: &Route,
+    group: &Group,
+    ep: Endpoint,
+    fields: &Fields,
+    body: &[u8],
+    text: &str,
+    call_id: &[u8; 36],
+    close: bool,
+) -> After {
+    let model = fields
+        .model_raw(body)
+        .unwrap_or(route.model_name.as_bytes());
+    let w = &mut c.wbuf;
+    w.clear();
+    let stream = fields.stream && ep != Endpoint::Embeddings;
+    mock::write_head(w, stream);
+    if close {
+        w.extend_from_slice(b"connection: close\r\n");
+    }
+    w.extend_from_slice(b"x-litellm-call-id: ");
+    w.extend_from_slice(call_id);
+    w.extend_from_slice(b"\r\nx-litellm-model-id: ");
+    w.extend_from_slice(route.id.as_bytes());
+    w.extend_from_slice(b"\r\nx-litellm-model-group: ");
+    w.extend_from_slice(group.name.as_bytes());
+    w.extend_from_slice(b"\r\nx-litellm-version: ");
+    w.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
+    w.extend_from_slice(b"\r\n");
+    if stream {
+        w.extend_from_slice(b"\r\n");
+        let include_usage = fields.stream_options.as_ref().is_some_and(|r| {
+            memchr::memmem::find(&body[r.clone()], b"\"include_usage\":true").is_some()
+                || memchr::memmem::find(&body[r.clone()], b"\"include_usage\": true").is_some()
+        });
+        mock::write_stream(w, model, text, call_id, include_usage);
+    } else {
+        w.extend_from_slice(b"content-length: ");
+        let at = w.len();
+        w.extend_from_slice(b"          \r\n\r\n");
+        let start = w.len();
+        mock::write_body(w, ep.mock_kind(), model, text, call_id);
+        let n = w.len() - start;
+        errors::patch_len(w, at, n);
+    }
+    match c.flush().await {
+        Ok(()) => After::KeepAlive,
+        Err(_) => After::Close,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_shape() {
+        let mut rng = fastrand::Rng::with_seed(1);
+        let mut id = [0u8; 36];
+        uuid4(&mut rng, &mut id);
+        let s = std::str::from_utf8(&id).unwrap();
+        assert_eq!(s.len(), 36);
+        assert_eq!(&s[14..15], "4");
+        assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
+        assert_eq!(s.matches('-').count(), 4);
+    }
+}
