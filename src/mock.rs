@@ -2,10 +2,14 @@
 //!
 //! LiteLLM's `mock_response` turns a deployment into a canned reply, which is
 //! how a fresh install can be tried offline. The shapes follow LiteLLM's
-//! `mock_completion` (`litellm/main.py`): a `chat.completion` object with fixed
-//! usage (10 prompt + 20 completion tokens), and when streaming, the text cut
-//! into 3-character `chat.completion.chunk` deltas, a final chunk with
-//! `finish_reason: "stop"`, then `data: [DONE]`.
+//! `mock_completion` (`litellm/main.py`), checked against LiteLLM 1.106 on the
+//! wire: a `chat.completion` object with fixed usage (10 prompt + 20
+//! completion tokens) and no `system_fingerprint`, and when streaming, the
+//! text cut into 3-character `chat.completion.chunk` deltas (keys in the
+//! order `id, object, created, model, choices`), a final chunk with
+//! `finish_reason: "stop"`, then `data: [DONE]`. The `model` is the name the
+//! client asked for. One difference: LiteLLM counts stream usage with a
+//! tokenizer; Ringway reports the same fixed 10/20/30 as non-stream.
 
 use crate::errors::push_json_escaped;
 use crate::http::{push_hex, push_u64, write_status_line};
@@ -44,9 +48,9 @@ pub fn write_body(out: &mut Vec<u8>, kind: MockKind, model: &[u8], text: &str, c
             push_u64(out, created);
             out.extend_from_slice(b",\"model\":\"");
             push_json_escaped(out, model);
-            out.extend_from_slice(b"\",\"object\":\"chat.completion\",\"system_fingerprint\":null,\"choices\":[{\"finish_reason\":\"stop\",\"index\":0,\"message\":{\"content\":\"");
+            out.extend_from_slice(b"\",\"object\":\"chat.completion\",\"choices\":[{\"finish_reason\":\"stop\",\"index\":0,\"message\":{\"content\":\"");
             push_json_escaped(out, text.as_bytes());
-            out.extend_from_slice(b"\",\"role\":\"assistant\",\"tool_calls\":null,\"function_call\":null}}],\"usage\":{\"completion_tokens\":20,\"prompt_tokens\":10,\"total_tokens\":30}}");
+            out.extend_from_slice(b"\",\"role\":\"assistant\"}}],\"usage\":{\"completion_tokens\":20,\"prompt_tokens\":10,\"total_tokens\":30}}");
         }
         MockKind::Completion => {
             out.extend_from_slice(b"{\"id\":\"cmpl-");
@@ -76,14 +80,15 @@ fn push_event_chunk(out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
     scratch.clear();
 }
 
+/// LiteLLM's mock chunks order their keys `id, object, created, model`.
 fn chunk_prefix(s: &mut Vec<u8>, call_id: &[u8], created: u64, model: &[u8]) {
     s.extend_from_slice(b"{\"id\":\"");
     push_id(s, call_id);
-    s.extend_from_slice(b"\",\"created\":");
+    s.extend_from_slice(b"\",\"object\":\"chat.completion.chunk\",\"created\":");
     push_u64(s, created);
     s.extend_from_slice(b",\"model\":\"");
     push_json_escaped(s, model);
-    s.extend_from_slice(b"\",\"object\":\"chat.completion.chunk\",\"system_fingerprint\":null,\"choices\":[{\"index\":0,");
+    s.extend_from_slice(b"\",\"choices\":[{\"index\":0,");
 }
 
 /// Appends the whole streamed chat answer as chunked-encoded SSE, including
@@ -106,14 +111,14 @@ pub fn write_stream(
             end += 1;
         }
         chunk_prefix(&mut s, call_id, created, model);
-        s.extend_from_slice(b"\"delta\":{\"content\":\"");
-        push_json_escaped(&mut s, &bytes[i..end]);
         if first {
-            s.extend_from_slice(b"\",\"role\":\"assistant\"}}]}");
+            s.extend_from_slice(b"\"delta\":{\"role\":\"assistant\",\"content\":\"");
             first = false;
         } else {
-            s.extend_from_slice(b"\"}}]}");
+            s.extend_from_slice(b"\"delta\":{\"content\":\"");
         }
+        push_json_escaped(&mut s, &bytes[i..end]);
+        s.extend_from_slice(b"\"}}]}");
         push_event_chunk(out, &mut s);
         i = end;
     }
@@ -121,8 +126,13 @@ pub fn write_stream(
     s.extend_from_slice(b"\"delta\":{},\"finish_reason\":\"stop\"}]}");
     push_event_chunk(out, &mut s);
     if include_usage {
-        chunk_prefix(&mut s, call_id, created, model);
-        s.extend_from_slice(b"\"delta\":{}}],\"usage\":{\"completion_tokens\":20,\"prompt_tokens\":10,\"total_tokens\":30}}");
+        s.extend_from_slice(b"{\"id\":\"");
+        push_id(&mut s, call_id);
+        s.extend_from_slice(b"\",\"created\":");
+        push_u64(&mut s, created);
+        s.extend_from_slice(b",\"model\":\"");
+        push_json_escaped(&mut s, model);
+        s.extend_from_slice(b"\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{}}],\"usage\":{\"completion_tokens\":20,\"prompt_tokens\":10,\"total_tokens\":30}}");
         push_event_chunk(out, &mut s);
     }
     let done = b"data: [DONE]\n\n";

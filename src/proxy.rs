@@ -840,11 +840,16 @@ async fn answer_mock(
     w.extend_from_slice(call_id);
     w.extend_from_slice(b"\r\nx-litellm-model-id: ");
     w.extend_from_slice(route.id.as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-model-group: ");
-    w.extend_from_slice(group.name.as_bytes());
+    w.extend_from_slice(b"\r\nx-litellm-model-name: ");
+    w.extend_from_slice(route.model.as_bytes());
     w.extend_from_slice(b"\r\nx-litellm-version: ");
     w.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
-    w.extend_from_slice(b"\r\n");
+    w.extend_from_slice(b"\r\nx-litellm-model-group: ");
+    w.extend_from_slice(group.name.as_bytes());
+    w.extend_from_slice(
+        b"\r\nx-litellm-attempted-retries: 0\r\nx-litellm-attempted-fallbacks: 0\r\n",
+    );
+    w.extend_from_slice(errors::SECURITY_HEADERS);
     if stream {
         w.extend_from_slice(b"\r\n");
         let include_usage = fields.stream_options.as_ref().is_some_and(|r| {
