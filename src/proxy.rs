@@ -465,6 +465,103 @@ async fn read_piece(conn: &mut UpConn, timeout: Duration) -> Result<usize, Failu
     }
 }
 
+/// Largest non-stream JSON answer whose `model` is rewritten (it must be
+/// held whole to compute the new Content-Length); larger ones pass as-is.
+const MAX_MODEL_REWRITE: usize = 4 * 1024 * 1024;
+
+/// Reads until `conn.buf` holds `need` bytes (appending).
+async fn read_to(conn: &mut UpConn, need: usize, timeout: Duration) -> Result<(), Failure> {
+    if conn.buf.capacity() < need {
+        conn.buf.reserve(need - conn.buf.len());
+    }
+    let deadline = Instant::now() + timeout;
+    while conn.buf.len() < need {
+        let buf = std::mem::take(&mut conn.buf);
+        let len = buf.len();
+        let left = deadline.saturating_duration_since(Instant::now());
+        match monoio::time::timeout(left, conn.stream.read(buf.slice_mut(len..))).await {
+            Ok((r, b)) => {
+                conn.buf = b.into_inner();
+                match r {
+                    Ok(0) => {
+                        return Err(Failure::Io(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "upstream closed mid-response",
+                        )))
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(Failure::Io(e)),
+                }
+            }
+            Err(_) => return Err(Failure::Timeout),
+        }
+    }
+    Ok(())
+}
+
+/// A non-stream JSON answer: LiteLLM reports the model the client asked for
+/// (`_override_openai_response_model`), so the answer is read whole and its
+/// top-level `model` value is replaced by the client's own bytes, again by
+/// splicing. Anything that is not a JSON object with a string `model` is
+/// relayed unchanged.
+#[allow(clippy::too_many_arguments)]
+async fn relay_with_client_model(
+    c: &mut Conn,
+    up: &Upstreams,
+    mut conn: UpConn,
+    head: &http::ResponseHead,
+    n: usize,
+    client_model_json: &[u8],
+    x: &Exchange<'_>,
+    timeout: Duration,
+) -> Result<After, Failure> {
+    let end = head.head_len + n;
+    read_to(&mut conn, end, timeout).await?;
+    let body = &conn.buf[head.head_len..end];
+    let fields = translate::scan(body).ok().filter(|f| f.model.is_some());
+    let new_len = match &fields {
+        Some(f) => translate::spliced_len(body, f, client_model_json),
+        None => n,
+    };
+    let w = &mut c.wbuf;
+    w.clear();
+    http::write_status_line(w, head.status);
+    match &head.content_type {
+        Some(r) => {
+            w.extend_from_slice(b"content-type: ");
+            w.extend_from_slice(&conn.buf[r.clone()]);
+            w.extend_from_slice(b"\r\n");
+        }
+        None => w.extend_from_slice(b"content-type: application/json\r\n"),
+    }
+    w.extend_from_slice(b"content-length: ");
+    http::push_u64(w, new_len as u64);
+    w.extend_from_slice(b"\r\n");
+    if x.close {
+        w.extend_from_slice(b"connection: close\r\n");
+    }
+    write_litellm_headers(w, x);
+    write_provider_headers(w, &conn.buf[..head.head_len]);
+    w.extend_from_slice(errors::SECURITY_HEADERS);
+    w.extend_from_slice(b"\r\n");
+    match &fields {
+        Some(f) => translate::write_spliced(w, body, f, client_model_json),
+        None => w.extend_from_slice(body),
+    }
+    let extra = conn.buf.len() > end;
+    if c.flush().await.is_err() {
+        return Ok(After::Close);
+    }
+    if head.keep_alive && !extra {
+        up.checkin(conn);
+    }
+    Ok(if x.close {
+        After::Close
+    } else {
+        After::KeepAlive
+    })
+}
+
 /// Tracks where an upstream body ends.
 enum Framing {
     Length(usize),
@@ -532,6 +629,25 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
     if head.status >= 400 {
         return Err(collect_error(up, conn, &head, framing, timeout).await);
     }
+    let sse = head
+        .content_type
+        .as_ref()
+        .is_some_and(|r| conn.buf[r.clone()].starts_with(b"text/event-stream"));
+    if let (ResponseBody::Length(n), false, Some(span)) = (head.body, sse, &x.fields.model) {
+        if n <= MAX_MODEL_REWRITE {
+            return relay_with_client_model(
+                c,
+                up,
+                conn,
+                &head,
+                n,
+                &x.body[span.clone()],
+                x,
+                timeout,
+            )
+            .await;
+        }
+    }
 
     // Response head for the client.
     let w = &mut c.wbuf;
@@ -560,10 +676,6 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
     if x.close {
         w.extend_from_slice(b"connection: close\r\n");
     }
-    let sse = head
-        .content_type
-        .as_ref()
-        .is_some_and(|r| conn.buf[r.clone()].starts_with(b"text/event-stream"));
     write_litellm_headers(w, x);
     write_provider_headers(w, &conn.buf[..head.head_len]);
     if sse {

@@ -102,7 +102,8 @@ fn passthrough_splices_model_and_injects_credentials() {
     );
     let r = roundtrip(gw.addr, raw.as_bytes()).unwrap();
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    assert_eq!(r.json()["model"], "gpt-4o-mini");
+    // LiteLLM reports the model the client asked for.
+    assert_eq!(r.json()["model"], "alias");
     assert!(r.header("x-litellm-call-id").is_some());
     let stats = mock_stats(&m);
     assert_eq!(
@@ -251,12 +252,28 @@ fn upstream_failures_map_to_litellm_errors() {
         "",
     );
     let cases = [
-        ("r429", 429, "litellm.RateLimitError: RateLimitError: OpenAIException - "),
+        (
+            "r429",
+            429,
+            "litellm.RateLimitError: RateLimitError: OpenAIException - ",
+        ),
         ("r400", 400, "BadRequestError"),
         ("r503", 503, "ServiceUnavailableError"),
-        ("hang", 408, "litellm.Timeout: APITimeoutError - Request timed out."),
-        ("reset", 500, "InternalServerError: OpenAIException - Connection error."),
-        ("refused", 500, "InternalServerError: OpenAIException - Connection error."),
+        (
+            "hang",
+            408,
+            "litellm.Timeout: APITimeoutError - Request timed out.",
+        ),
+        (
+            "reset",
+            500,
+            "InternalServerError: OpenAIException - Connection error.",
+        ),
+        (
+            "refused",
+            500,
+            "InternalServerError: OpenAIException - Connection error.",
+        ),
     ];
     for (model, status, class) in cases {
         let t = Instant::now();
