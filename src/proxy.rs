@@ -562,6 +562,176 @@ async fn relay_with_client_model(
     })
 }
 
+/// Ends of SSE events in `buf` from `from`: the index just past the blank
+/// line, or `None` while the event is incomplete.
+fn next_event_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(off) = memchr::memchr(b'\n', &buf[i..]) {
+        let nl = i + off;
+        match buf.get(nl + 1) {
+            Some(b'\n') => return Some(nl + 2),
+            Some(b'\r') if buf.get(nl + 2) == Some(&b'\n') => return Some(nl + 3),
+            _ => i = nl + 1,
+        }
+    }
+    None
+}
+
+/// Appends one SSE event as an HTTP chunk, with the top-level `model` of a
+/// `data: {json}` line replaced by the client's model (LiteLLM streams the
+/// requested name in every chunk). Other events pass unchanged.
+fn push_event_chunk(w: &mut Vec<u8>, event: &[u8], client_model_json: &[u8]) {
+    let rewritten = event.strip_prefix(b"data: ").and_then(|rest| {
+        let line_end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let json = rest[..line_end]
+            .strip_suffix(b"\r")
+            .unwrap_or(&rest[..line_end]);
+        let f = translate::scan(json).ok().filter(|f| f.model.is_some())?;
+        Some((json, f, &rest[json.len()..]))
+    });
+    match rewritten {
+        Some((json, f, tail)) => {
+            let len = 6 + translate::spliced_len(json, &f, client_model_json) + tail.len();
+            http::push_hex(w, len as u64);
+            w.extend_from_slice(b"\r\ndata: ");
+            translate::write_spliced(w, json, &f, client_model_json);
+            w.extend_from_slice(tail);
+        }
+        None => {
+            http::push_hex(w, event.len() as u64);
+            w.extend_from_slice(b"\r\n");
+            w.extend_from_slice(event);
+        }
+    }
+    w.extend_from_slice(b"\r\n");
+}
+
+/// An SSE answer relayed event by event: each upstream read is decoded
+/// (chunked, length or close framing), every complete event is re-emitted as
+/// one chunk with the client's model, and the batch is written at once, so
+/// events still reach the client as soon as they arrive.
+#[allow(clippy::too_many_arguments)]
+async fn relay_sse_with_client_model(
+    c: &mut Conn,
+    up: &Upstreams,
+    mut conn: UpConn,
+    head: &http::ResponseHead,
+    client_model_json: &[u8],
+    x: &Exchange<'_>,
+    timeout: Duration,
+) -> Result<After, Failure> {
+    let mut framing = match head.body {
+        ResponseBody::Length(n) => Framing::Length(n),
+        ResponseBody::Chunked => Framing::Chunked(Chunked::new(usize::MAX)),
+        _ => Framing::UntilClose,
+    };
+    let w = &mut c.wbuf;
+    w.clear();
+    http::write_status_line(w, head.status);
+    match &head.content_type {
+        Some(r) => {
+            w.extend_from_slice(b"content-type: ");
+            w.extend_from_slice(&conn.buf[r.clone()]);
+            w.extend_from_slice(b"\r\n");
+        }
+        None => w.extend_from_slice(b"content-type: text/event-stream\r\n"),
+    }
+    w.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    if x.close {
+        w.extend_from_slice(b"connection: close\r\n");
+    }
+    write_litellm_headers(w, x);
+    write_provider_headers(w, &conn.buf[..head.head_len]);
+    w.extend_from_slice(b"cache-control: no-cache\r\nx-accel-buffering: no\r\n");
+    w.extend_from_slice(errors::SECURITY_HEADERS);
+    w.extend_from_slice(b"\r\n");
+    c.events.clear();
+    // Bytes after the head in the first read are the first piece.
+    let mut piece_start = head.head_len;
+    let mut piece_end = conn.buf.len();
+    let mut extra = false;
+    loop {
+        let piece = &conn.buf[piece_start..piece_end];
+        let done = match &mut framing {
+            Framing::Chunked(d) => match d.feed(piece, Some(&mut c.events)) {
+                Ok(used) => {
+                    extra |= used < piece.len();
+                    d.is_done()
+                }
+                Err(_) => {
+                    let f = Failure::BadResponse("bad chunked encoding");
+                    return Ok(fail_sse(c, x, &f).await);
+                }
+            },
+            Framing::Length(rem) => {
+                let take = piece.len().min(*rem);
+                c.events.extend_from_slice(&piece[..take]);
+                *rem -= take;
+                extra |= take < piece.len();
+                *rem == 0
+            }
+            _ => {
+                c.events.extend_from_slice(piece);
+                false
+            }
+        };
+        let mut start = 0;
+        while let Some(end) = next_event_end(&c.events, start) {
+            push_event_chunk(&mut c.wbuf, &c.events[start..end], client_model_json);
+            start = end;
+        }
+        c.events.drain(..start);
+        if done {
+            if !c.events.is_empty() {
+                let rest = std::mem::take(&mut c.events);
+                push_event_chunk(&mut c.wbuf, &rest, client_model_json);
+                c.events = rest;
+                c.events.clear();
+            }
+            c.wbuf.extend_from_slice(b"0\r\n\r\n");
+        }
+        if !c.wbuf.is_empty() && c.flush().await.is_err() {
+            // Client gone: dropping `conn` closes the upstream request.
+            return Ok(After::Close);
+        }
+        if done {
+            if head.keep_alive && !extra {
+                up.checkin(conn);
+            }
+            return Ok(if x.close {
+                After::Close
+            } else {
+                After::KeepAlive
+            });
+        }
+        match read_piece(&mut conn, timeout).await {
+            Ok(0) if matches!(framing, Framing::UntilClose) => {
+                framing = Framing::Length(0);
+                piece_start = 0;
+                piece_end = 0;
+                // Once more with an empty piece: flush and finish.
+                continue;
+            }
+            Ok(0) => {
+                let e =
+                    io::Error::new(io::ErrorKind::UnexpectedEof, "upstream closed mid-response");
+                return Ok(fail_sse(c, x, &Failure::Io(e)).await);
+            }
+            Ok(n) => {
+                piece_start = 0;
+                piece_end = n;
+            }
+            Err(f) => return Ok(fail_sse(c, x, &f).await),
+        }
+    }
+}
+
+/// Mid-stream failure on the event-by-event relay: the client side always
+/// stands on a chunk boundary there, so LiteLLM's error event always fits.
+async fn fail_sse(c: &mut Conn, x: &Exchange<'_>, f: &Failure) -> After {
+    fail_mid_stream(c, x, &Framing::UntilClose, true, true, f).await
+}
+
 /// Tracks where an upstream body ends.
 enum Framing {
     Length(usize),
@@ -633,6 +803,20 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
         .content_type
         .as_ref()
         .is_some_and(|r| conn.buf[r.clone()].starts_with(b"text/event-stream"));
+    if let (true, Some(span)) = (sse, &x.fields.model) {
+        if head.body != ResponseBody::None {
+            return relay_sse_with_client_model(
+                c,
+                up,
+                conn,
+                &head,
+                &x.body[span.clone()],
+                x,
+                timeout,
+            )
+            .await;
+        }
+    }
     if let (ResponseBody::Length(n), false, Some(span)) = (head.body, sse, &x.fields.model) {
         if n <= MAX_MODEL_REWRITE {
             return relay_with_client_model(
@@ -998,5 +1182,26 @@ mod tests {
         assert_eq!(&s[14..15], "4");
         assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
         assert_eq!(s.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn sse_events_split_and_model_rewritten() {
+        let buf = b"data: {\"model\":\"up\",\"x\":1}\n\ndata: [DONE]\r\n\r\npartial";
+        let e1 = next_event_end(buf, 0).unwrap();
+        let e2 = next_event_end(buf, e1).unwrap();
+        assert_eq!(&buf[e1..e2], b"data: [DONE]\r\n\r\n");
+        assert!(next_event_end(buf, e2).is_none());
+        let mut w = Vec::new();
+        push_event_chunk(&mut w, &buf[..e1], b"\"alias\"");
+        push_event_chunk(&mut w, &buf[e1..e2], b"\"alias\"");
+        let mut d = Chunked::new(1 << 20);
+        let mut out = Vec::new();
+        w.extend_from_slice(b"0\r\n\r\n");
+        d.feed(&w, Some(&mut out)).unwrap();
+        assert!(d.is_done());
+        assert_eq!(
+            out,
+            b"data: {\"model\":\"alias\",\"x\":1}\n\ndata: [DONE]\r\n\r\n".to_vec()
+        );
     }
 }

@@ -258,6 +258,8 @@ pub(crate) struct Conn {
     pub(crate) rbuf: Vec<u8>,
     pub(crate) wbuf: Vec<u8>,
     pub(crate) chunked: Vec<u8>,
+    /// Decoded SSE bytes not yet forming a whole event (stream relay).
+    pub(crate) events: Vec<u8>,
 }
 
 /// A request head plus a typical 2 KB body fits; bigger requests grow it.
@@ -334,6 +336,7 @@ async fn serve_conn(shard: &Shard, sock: TcpStream) {
         rbuf: Vec::with_capacity(INITIAL_RBUF),
         wbuf: Vec::new(),
         chunked: Vec::new(),
+        events: Vec::new(),
     };
     loop {
         match serve_one(shard, &mut c).await {
@@ -420,6 +423,9 @@ async fn serve_one(shard: &Shard, c: &mut Conn) -> After {
     }
     if c.chunked.capacity() > SHRINK_ABOVE {
         c.chunked = Vec::new();
+    }
+    if c.events.capacity() > SHRINK_ABOVE {
+        c.events = Vec::new();
     }
     if !keep_alive {
         return After::Close;

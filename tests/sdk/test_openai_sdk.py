@@ -140,3 +140,12 @@ def test_invalid_json(gateway_url):
 def test_health(gateway_url):
     assert httpx.get(gateway_url + "/health/liveliness").json() == "I'm alive!"
     assert httpx.get(gateway_url + "/health/readiness").json()["status"] == "healthy"
+
+
+def test_stream_chunks_report_requested_model(client):
+    chunks = list(
+        client.chat.completions.create(
+            model="mock/streamed", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+    )
+    assert chunks and all(c.model == "mock/streamed" for c in chunks)
