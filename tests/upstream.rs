@@ -363,3 +363,50 @@ fn client_disconnect_closes_upstream_connection() {
     let r = roundtrip(gw.addr, &chat_request("m", "")).unwrap();
     assert_eq!(r.status, 200);
 }
+
+#[test]
+fn mid_stream_failure_ends_with_litellm_error_event() {
+    let m = start_mock(&["--tokens", "10"]);
+    let gw = gateway_for(
+        &[model_entry(
+            "flaky",
+            "openai/mock-stream-reset-3",
+            &format!("{}/v1", m.url),
+            "",
+        )],
+        "",
+    );
+    let body = r#"{"model":"flaky","stream":true,"messages":[]}"#;
+    let raw = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer {MASTER_KEY}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = connect(gw.addr);
+    s.write_all(raw.as_bytes()).unwrap();
+    // A complete chunked response: the error event, then a clean end.
+    let r = read_response(&mut s, &mut Vec::new()).expect("complete response");
+    assert_eq!(r.status, 200);
+    let text = String::from_utf8_lossy(&r.body);
+    let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert_eq!(events.len(), 4, "{text}");
+    assert!(
+        events[..3]
+            .iter()
+            .all(|e| e.contains("\"model\":\"flaky\"")),
+        "{text}"
+    );
+    let last = events[3];
+    assert!(
+        last.starts_with("data: {\"error\": {\"message\": \"litellm.APIConnectionError"),
+        "{last}"
+    );
+    assert!(
+        last.ends_with("\"type\": null, \"param\": null, \"code\": \"500\"}}"),
+        "{last}"
+    );
+    assert!(!text.contains("[DONE]"));
+    // The connection is still usable afterwards.
+    s.write_all(&chat_request("flaky", "")).unwrap();
+    let r2 = read_response(&mut s, &mut Vec::new()).expect("second response");
+    assert_eq!(r2.status, 200);
+}

@@ -708,11 +708,16 @@ fn start_stream<'a>(
     });
     out.extend_from_slice(b"\r\n");
     let gap = millis(cfg.inter_token_ms);
+    let cut_after = meta
+        .model
+        .strip_prefix("mock-stream-reset-")
+        .and_then(|n| n.parse().ok());
     Plan::Stream {
         delay,
         close,
         chunked,
         events: EventStream::new(kind, meta, include_usage, gap),
+        cut_after,
     }
 }
 

@@ -317,6 +317,9 @@ pub(crate) enum Plan<'a> {
         close: bool,
         chunked: bool,
         events: crate::payload::EventStream<'a>,
+        /// `mock-stream-reset-N`: drop the connection after N events,
+        /// without the stream's terminator (a provider dying mid-stream).
+        cut_after: Option<u32>,
     },
     /// Close the connection without answering.
     Reset,
@@ -458,6 +461,7 @@ async fn execute<S: AsyncReadRent + AsyncWriteRent>(
             close,
             chunked,
             mut events,
+            cut_after,
         } => {
             if !delay.is_zero() {
                 if !send_prefix(io, out, mark).await {
@@ -467,7 +471,13 @@ async fn execute<S: AsyncReadRent + AsyncWriteRent>(
             }
             let gap = events.inter_token;
             let mut first = true;
+            let mut sent: u32 = 0;
             loop {
+                if cut_after == Some(sent) {
+                    let _ = flush(io, out).await;
+                    return Next::Drop;
+                }
+                sent += 1;
                 scratch.clear();
                 let Some(is_token) = events.next(&shard.answer, scratch) else {
                     break;
@@ -476,10 +486,12 @@ async fn execute<S: AsyncReadRent + AsyncWriteRent>(
                 // the head rides with the first, the terminator with the last.
                 if is_token && !gap.is_zero() {
                     if !flush(io, out).await {
+                        shard.stats.borrow_mut().stream_aborted();
                         return Next::Drop;
                     }
                     monoio::time::sleep(gap).await;
                 } else if !first && !flush(io, out).await {
+                    shard.stats.borrow_mut().stream_aborted();
                     return Next::Drop;
                 }
                 first = false;

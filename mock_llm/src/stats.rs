@@ -15,6 +15,8 @@ const MAX_PATHS: usize = 64;
 #[derive(Default)]
 pub(crate) struct Stats {
     requests: u64,
+    /// Streams whose client went away before the last event.
+    streams_aborted: u64,
     by_path: Vec<(Box<[u8]>, u64)>,
     other_paths: u64,
     has_last: bool,
@@ -24,6 +26,10 @@ pub(crate) struct Stats {
 
 impl Stats {
     /// Counts one request to `path` (query string already removed).
+    pub fn stream_aborted(&mut self) {
+        self.streams_aborted += 1;
+    }
+
     pub fn count(&mut self, path: &[u8]) {
         self.requests += 1;
         if let Some(entry) = self.by_path.iter_mut().find(|(p, _)| &p[..] == path) {
@@ -56,6 +62,8 @@ impl Stats {
         push_u64(out, shards as u64);
         out.extend_from_slice(b",\"requests\":");
         push_u64(out, self.requests);
+        out.extend_from_slice(b",\"streams_aborted\":");
+        push_u64(out, self.streams_aborted);
         out.extend_from_slice(b",\"by_path\":{");
         let mut first = true;
         for (path, n) in &self.by_path {
