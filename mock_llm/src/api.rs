@@ -280,15 +280,29 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// A failure that is not an HTTP answer.
+enum NoAnswer {
+    Hang,
+    Reset,
+}
+
+impl NoAnswer {
+    fn plan<'a>(self) -> Plan<'a> {
+        match self {
+            NoAnswer::Hang => Plan::Hang,
+            NoAnswer::Reset => Plan::Reset,
+        }
+    }
+}
+
 /// The failure a request should get, if any: by model name, then by rate.
-/// `Err` carries a plan that is not an HTTP answer (hang, reset).
-fn injected_failure<'a>(cfg: &Config, model: &str) -> Result<(Option<u16>, u64), Plan<'a>> {
+fn injected_failure(cfg: &Config, model: &str) -> Result<(Option<u16>, u64), NoAnswer> {
     let (fail, extra_ms) = match model_action(model) {
         ModelAction::Normal => (None, 0),
         ModelAction::Fail(status) => (Some(status), 0),
         ModelAction::SlowFirstByte(ms) => (None, ms),
-        ModelAction::Hang => return Err(Plan::Hang),
-        ModelAction::Reset => return Err(Plan::Reset),
+        ModelAction::Hang => return Err(NoAnswer::Hang),
+        ModelAction::Reset => return Err(NoAnswer::Reset),
     };
     if fail.is_none() && cfg.fail_rate > 0.0 && fastrand::f64() < cfg.fail_rate {
         return Ok((Some(cfg.fail_status), extra_ms));
@@ -577,7 +591,7 @@ fn openai<'a>(
     let cfg = &shard.cfg;
     let (fail, extra_ms) = match injected_failure(cfg, &model) {
         Ok(f) => f,
-        Err(plan) => return plan,
+        Err(no) => return no.plan(),
     };
     let later = Plan::Reply {
         delay: delay_of(cfg, extra_ms),
@@ -768,7 +782,7 @@ fn anthropic<'a>(
     let model = model.clone();
     let (fail, extra_ms) = match injected_failure(cfg, &model) {
         Ok(f) => f,
-        Err(plan) => return plan,
+        Err(no) => return no.plan(),
     };
     let later = Plan::Reply {
         delay: delay_of(cfg, extra_ms),
