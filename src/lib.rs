@@ -101,12 +101,7 @@ pub fn serve(
         let gw = gw.clone();
         let ready = ready.clone();
         async move {
-            log::info!(
-                "shard {} on cpu {:?}: driver {}",
-                info.index,
-                info.core,
-                info.driver.name()
-            );
+            log::debug!("shard {} pinned to cpu {:?}", info.index, info.core);
             server::run_shard(gw, info, addr, ready).await
         }
     });
