@@ -136,6 +136,8 @@ pub struct Deployment {
     pub extra_headers: Vec<(String, String)>,
     /// OpenAI organization id, sent as `OpenAI-Organization`.
     pub organization: Option<String>,
+    /// Azure Entra ID token, sent as `Authorization: Bearer` instead of `api-key`.
+    pub azure_ad_token: Option<String>,
     /// `model_info.id`, or a stable hex hash of (model_name, model, api_base).
     pub id: String,
     /// `model_info.mode` (`chat`, `embedding`, ...); LiteLLM's default is `chat`.
@@ -352,6 +354,10 @@ impl fmt::Debug for Deployment {
             .field("mock_response", &self.mock_response)
             .field("extra_headers(names)", &header_names)
             .field("organization", &self.organization)
+            .field(
+                "azure_ad_token",
+                &self.azure_ad_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("id", &self.id)
             .field("mode", &self.mode)
             .finish()
@@ -568,6 +574,7 @@ const PARAM_KEYS: &[&str] = &[
     "mock_response",
     "extra_headers",
     "organization",
+    "azure_ad_token",
     "custom_llm_provider",
 ];
 const INFO_KEYS: &[&str] = &["id", "mode", "rpm", "tpm"];
@@ -1839,6 +1846,7 @@ impl Loader<'_> {
                 "api_key" => d.api_key = self.string(v, &p),
                 "api_version" => d.api_version = self.string(v, &p),
                 "organization" => d.organization = self.string(v, &p),
+                "azure_ad_token" => d.azure_ad_token = self.string(v, &p),
                 "timeout" => d.timeout = self.seconds(v, &p),
                 "stream_timeout" => d.stream_timeout = self.seconds(v, &p),
                 "max_retries" => d.max_retries = self.u32(v, &p),

@@ -23,7 +23,8 @@ use std::ops::Range;
 /// What routing needs from a request body.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Fields {
-    /// Span of the `model` value including its quotes.
+    /// Span of the `model` value (whatever its type; quotes included for a
+    /// string). The splice replaces exactly this span.
     pub model: Option<Range<usize>>,
     /// The `stream` flag, when present and a boolean.
     pub stream: bool,
@@ -38,9 +39,13 @@ pub struct Fields {
 }
 
 impl Fields {
-    /// The model name between the quotes, raw (escapes not decoded).
+    /// The model name between the quotes, raw (escapes not decoded); `None`
+    /// when absent or not a string.
     pub fn model_raw<'a>(&self, body: &'a [u8]) -> Option<&'a [u8]> {
-        self.model.as_ref().map(|r| &body[r.start + 1..r.end - 1])
+        self.model
+            .as_ref()
+            .filter(|r| body[r.start] == b'"')
+            .map(|r| &body[r.start + 1..r.end - 1])
     }
 }
 
@@ -146,6 +151,7 @@ fn skip_container(b: &[u8], mut i: usize) -> Result<usize, ScanError> {
 /// Scans the top level of a JSON object body for the routing fields.
 pub fn scan(b: &[u8]) -> Result<Fields, ScanError> {
     let mut f = Fields::default();
+    let mut seen_stream = false;
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return Err(ScanError("request body must be a JSON object"));
@@ -159,7 +165,18 @@ pub fn scan(b: &[u8]) -> Result<Fields, ScanError> {
                 return Err(ScanError("expected a string key"));
             }
             let key_end = skip_string(b, i)?;
-            let key = &b[i + 1..key_end - 1];
+            let raw_key = &b[i + 1..key_end - 1];
+            // A key written with escapes (`"mod\u0065l"`) is the same key to
+            // the provider's parser, so it must be to ours: decode it (rare,
+            // allowed to allocate). Otherwise routing would see one model and
+            // the provider another.
+            let decoded;
+            let key: &[u8] = if memchr::memchr(b'\\', raw_key).is_some() {
+                decoded = unescape(raw_key).ok_or(ScanError("invalid escape in key"))?;
+                decoded.as_bytes()
+            } else {
+                raw_key
+            };
             i = skip_ws(b, key_end);
             if b.get(i) != Some(&b':') {
                 return Err(ScanError("expected ':' after key"));
@@ -169,18 +186,24 @@ pub fn scan(b: &[u8]) -> Result<Fields, ScanError> {
             i = skip_value(b, i)?;
             match key {
                 b"model" => {
-                    if b[vstart] == b'"' {
-                        f.model = Some(vstart..i);
-                        f.model_not_string = false;
-                    } else {
-                        f.model = None;
-                        f.model_not_string = &b[vstart..i] != b"null";
+                    // Parsers disagree on duplicate keys (first vs last wins):
+                    // a body naming two models is refused, not guessed at.
+                    if f.model.is_some() || f.model_not_string {
+                        return Err(ScanError("duplicate key 'model'"));
                     }
+                    f.model_not_string = b[vstart] != b'"' && &b[vstart..i] != b"null";
+                    f.model = Some(vstart..i);
                 }
                 b"messages" => f.has_messages = true,
                 b"prompt" => f.has_prompt = true,
                 b"input" => f.has_input = true,
-                b"stream" => f.stream = &b[vstart..i] == b"true",
+                b"stream" => {
+                    if seen_stream {
+                        return Err(ScanError("duplicate key 'stream'"));
+                    }
+                    seen_stream = true;
+                    f.stream = &b[vstart..i] == b"true";
+                }
                 b"stream_options" => f.stream_options = Some(vstart..i),
                 _ => {}
             }
@@ -368,6 +391,27 @@ mod tests {
                 assert_eq!(&v[k], val);
             }
         }
+    }
+
+    #[test]
+    fn fuzz_findings_stay_fixed() {
+        // A non-string model is replaced, not duplicated.
+        let b = br#"{"model":[]}"#;
+        let f = scan(b).unwrap();
+        assert!(f.model_not_string);
+        assert_eq!(f.model_raw(b), None);
+        let mut out = Vec::new();
+        write_spliced(&mut out, b, &f, br#""m""#);
+        assert_eq!(out, br#"{"model":"m"}"#.to_vec());
+        // An escaped key is the same key.
+        assert!(scan(br#"{"model":"a","mod\u0065l":"b"}"#).is_err());
+        let b = br#"{"mod\u0065l":"b"}"#;
+        assert_eq!(scan(b).unwrap().model_raw(b), Some(&b"b"[..]));
+        assert!(scan(br#"{"model":"a","stream":true,"str\u0065am":false}"#).is_err());
+        assert!(scan(br#"{"model":"a","model":"b"}"#).is_err());
+        // null counts as absent.
+        let f = scan(br#"{"model":null}"#).unwrap();
+        assert!(!f.model_not_string);
     }
 
     #[test]
