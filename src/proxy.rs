@@ -364,8 +364,7 @@ fn build_request(out: &mut Vec<u8>, x: &Exchange) {
     let model_json = upstream_model_json(x);
     out.clear();
     out.extend_from_slice(b"POST ");
-    out.extend_from_slice(x.target.base_path.as_bytes());
-    out.extend_from_slice(x.ep.upstream_suffix());
+    out.extend_from_slice(x.target.paths[x.ep.index()].as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
     out.extend_from_slice(&x.target.fixed_headers);
     out.extend_from_slice(b"content-length: ");

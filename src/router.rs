@@ -22,7 +22,6 @@ pub const OPENAI_BASE: &str = "https://api.openai.com/v1";
 /// later work adds. Until then their deployments answer a clear error.
 const NEEDS_TRANSLATION: &[&str] = &[
     "anthropic",
-    "azure",
     "bedrock",
     "bedrock_converse",
     "vertex_ai",
@@ -283,8 +282,20 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
             d.model_name, d.model
         )));
     }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    // Where the deployment lives and how it authenticates.
+    let azure = provider == "azure";
     let base = match (&d.api_base, provider) {
         (Some(b), _) => b.clone(),
+        (None, "azure") => match env("AZURE_API_BASE") {
+            Some(b) => b,
+            None => {
+                return Ok(Backend::Unsupported(format!(
+                    "azure deployment '{}' has no api_base (and AZURE_API_BASE is not set)",
+                    d.model_name
+                )))
+            }
+        },
         (None, "openai" | "*" | "text-completion-openai") => OPENAI_BASE.to_string(),
         (None, p) => {
             return Ok(Backend::Unsupported(format!(
@@ -332,19 +343,28 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
     let key = d
         .api_key
         .clone()
-        .or_else(|| {
-            if provider == "openai" || provider == "*" {
-                std::env::var("OPENAI_API_KEY").ok()
-            } else {
-                None
-            }
-        })
-        .filter(|k| !k.is_empty());
-    if let Some(k) = key {
-        check_header_value(&k, "api_key")?;
-        h.extend_from_slice(b"authorization: Bearer ");
-        h.extend_from_slice(k.as_bytes());
-        h.extend_from_slice(b"\r\n");
+        .filter(|k| !k.is_empty())
+        .or_else(|| match provider {
+            "openai" | "*" => env("OPENAI_API_KEY"),
+            "azure" => env("AZURE_OPENAI_API_KEY").or_else(|| env("AZURE_API_KEY")),
+            _ => None,
+        });
+    let ad_token = d.azure_ad_token.clone().filter(|t| !t.is_empty());
+    match (azure, ad_token, key) {
+        // Azure: an Entra ID token wins over the key (LiteLLM's order).
+        (true, Some(t), _) => {
+            check_header_value(&t, "azure_ad_token")?;
+            push_header(&mut h, "authorization", &format!("Bearer {t}"));
+        }
+        (true, None, Some(k)) => {
+            check_header_value(&k, "api_key")?;
+            push_header(&mut h, "api-key", &k);
+        }
+        (false, _, Some(k)) => {
+            check_header_value(&k, "api_key")?;
+            push_header(&mut h, "authorization", &format!("Bearer {k}"));
+        }
+        (_, _, None) => {}
     }
     if let Some(org) = &d.organization {
         check_header_value(org, "organization")?;
@@ -367,12 +387,54 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
     );
     h.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
     h.extend_from_slice(b"\r\n");
+    // Request targets per endpoint, precomputed. Azure names the deployment
+    // in the path and wants `api-version` (LiteLLM's default when unset).
+    let paths = if azure {
+        let version = d
+            .api_version
+            .clone()
+            .or_else(|| env("AZURE_API_VERSION"))
+            .unwrap_or_else(|| AZURE_DEFAULT_API_VERSION.to_string());
+        let dep = &d.upstream_model;
+        if dep.is_empty()
+            || dep
+                .bytes()
+                .any(|c| c <= b' ' || matches!(c, b'/' | b'?' | b'#'))
+        {
+            return Err(format!(
+                "model_list '{}': azure deployment name '{dep}' is not usable in a URL path",
+                d.model_name
+            ));
+        }
+        check_header_value(&version, "api_version")?;
+        ENDPOINT_SUFFIXES.map(|suffix| {
+            format!(
+                "{}/openai/deployments/{dep}{suffix}?api-version={version}",
+                url.path
+            )
+        })
+    } else {
+        ENDPOINT_SUFFIXES.map(|suffix| format!("{}{suffix}", url.path))
+    };
     Ok(Backend::OpenAi(Target {
         origin,
-        base_path: url.path.clone(),
+        paths,
         fixed_headers: h,
         api_base: base,
     }))
+}
+
+/// Path suffixes of the proxied endpoints, indexed by `Endpoint::index`.
+pub const ENDPOINT_SUFFIXES: [&str; 3] = ["/chat/completions", "/completions", "/embeddings"];
+
+/// LiteLLM's `AZURE_DEFAULT_API_VERSION` (litellm/__init__.py, 1.106.2).
+pub const AZURE_DEFAULT_API_VERSION: &str = "2025-02-01-preview";
+
+fn push_header(h: &mut Vec<u8>, name: &str, value: &str) {
+    h.extend_from_slice(name.as_bytes());
+    h.extend_from_slice(b": ");
+    h.extend_from_slice(value.as_bytes());
+    h.extend_from_slice(b"\r\n");
 }
 
 /// A configured value placed in a header must not be able to inject lines.

@@ -562,11 +562,12 @@ impl Endpoint {
         }
     }
 
-    pub(crate) fn upstream_suffix(self) -> &'static [u8] {
+    /// Index into `Target::paths` / `router::ENDPOINT_SUFFIXES`.
+    pub(crate) fn index(self) -> usize {
         match self {
-            Endpoint::Chat => b"/chat/completions",
-            Endpoint::Completions => b"/completions",
-            Endpoint::Embeddings => b"/embeddings",
+            Endpoint::Chat => 0,
+            Endpoint::Completions => 1,
+            Endpoint::Embeddings => 2,
         }
     }
     pub(crate) fn mock_kind(self) -> MockKind {

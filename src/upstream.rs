@@ -42,8 +42,10 @@ pub struct Origin {
 #[derive(Clone, Debug)]
 pub struct Target {
     pub origin: usize,
-    /// Path prefix from `api_base`, without a trailing slash (e.g. "/v1").
-    pub base_path: String,
+    /// Request target per proxied endpoint (chat, completions, embeddings),
+    /// e.g. "/v1/chat/completions" or Azure's
+    /// "/openai/deployments/{dep}/chat/completions?api-version=...".
+    pub paths: [String; 3],
     /// `host:`, auth, `extra_headers`, user-agent... each line CRLF-terminated.
     pub fixed_headers: Vec<u8>,
     /// `api_base` as configured, for the `x-litellm-model-api-base` header.

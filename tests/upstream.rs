@@ -410,3 +410,31 @@ fn mid_stream_failure_ends_with_litellm_error_event() {
     let r2 = read_response(&mut s, &mut Vec::new()).expect("second response");
     assert_eq!(r2.status, 200);
 }
+
+#[test]
+fn azure_deployment_url_and_api_key() {
+    let m = start_mock(&["--api-key", "az-key"]);
+    let yaml = format!(
+        "model_list:\n  - model_name: gpt-4o\n    litellm_params:\n      model: azure/my-gpt4o-deployment\n      api_base: {}/\n      api_key: az-key\n      api_version: 2024-10-21\n  - model_name: gpt-4o-ad\n    litellm_params:\n      model: azure/dep2\n      api_base: {}\n      azure_ad_token: entra-token\ngeneral_settings:\n  master_key: {MASTER_KEY}\n",
+        m.url, m.url
+    );
+    let gw = start_gateway(&yaml);
+    let r = roundtrip(gw.addr, &chat_request("gpt-4o", "")).unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["model"], "gpt-4o");
+    let stats = mock_stats(&m);
+    assert_eq!(
+        stats["last_path"],
+        "/openai/deployments/my-gpt4o-deployment/chat/completions?api-version=2024-10-21"
+    );
+    assert_eq!(stats["last_headers"]["api-key"], "az-key");
+    assert!(stats["last_headers"].get("authorization").is_none());
+    // Entra ID token: sent as a bearer token, default api-version.
+    let _ = roundtrip(gw.addr, &chat_request("gpt-4o-ad", ""));
+    let stats = mock_stats(&m);
+    assert_eq!(
+        stats["last_path"],
+        "/openai/deployments/dep2/chat/completions?api-version=2025-02-01-preview"
+    );
+    assert_eq!(stats["last_headers"]["authorization"], "Bearer entra-token");
+}
