@@ -6,12 +6,14 @@
 //! back through `server` (stream back). `config` loads LiteLLM's
 //! `config.yaml`; `mock` answers `mock_response` deployments.
 
+pub mod anthropic;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod errors;
 pub mod http;
 pub mod mock;
+pub mod providers;
 pub mod proxy;
 pub mod router;
 pub mod server;

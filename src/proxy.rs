@@ -368,12 +368,13 @@ fn build_request(out: &mut Vec<u8>, x: &Exchange) {
     out.extend_from_slice(b" HTTP/1.1\r\n");
     out.extend_from_slice(&x.target.fixed_headers);
     out.extend_from_slice(b"content-length: ");
+    let rename = x.target.max_tokens_rename;
     http::push_u64(
         out,
-        translate::spliced_len(x.body, x.fields, &model_json) as u64,
+        translate::edited_len(x.body, x.fields, &model_json, rename) as u64,
     );
     out.extend_from_slice(b"\r\n\r\n");
-    translate::write_spliced(out, x.body, x.fields, &model_json);
+    translate::write_edited(out, x.body, x.fields, &model_json, rename);
 }
 
 /// Why sending or reading the head failed.

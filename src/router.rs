@@ -36,14 +36,12 @@ const NEEDS_TRANSLATION: &[&str] = &[
     "huggingface",
     "palm",
     "ai21",
-    "ollama",
     "predibase",
     "petals",
     "cloudflare",
     "clarifai",
     "aleph_alpha",
     "nlp_cloud",
-    "baseten",
     "vertex_ai_anthropic",
 ];
 
@@ -283,11 +281,14 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
         )));
     }
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    // Where the deployment lives and how it authenticates.
+    // Where the deployment lives and how it authenticates: Azure OpenAI has
+    // its own URL scheme; the OpenAI-compatible family comes from the
+    // provider table (default base URL, key variables, header, quirks); any
+    // other prefix is served as OpenAI-compatible when given an api_base.
     let azure = provider == "azure";
-    let base = match (&d.api_base, provider) {
-        (Some(b), _) => b.clone(),
-        (None, "azure") => match env("AZURE_API_BASE") {
+    let table = crate::providers::lookup(if provider == "*" { "openai" } else { provider });
+    let base = match (&d.api_base, provider, table) {
+        (None, "azure", _) => match env("AZURE_API_BASE") {
             Some(b) => b,
             None => {
                 return Ok(Backend::Unsupported(format!(
@@ -296,10 +297,21 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
                 )))
             }
         },
-        (None, "openai" | "*" | "text-completion-openai") => OPENAI_BASE.to_string(),
-        (None, p) => {
+        (Some(b), "azure", _) | (Some(b), _, None) => b.clone(),
+        (api_base, _, Some(p)) => match crate::providers::resolve_base(p, api_base.as_deref(), &env) {
+            Some(b) => b,
+            None => {
+                return Ok(Backend::Unsupported(format!(
+                    "deployment '{}' uses provider '{}', which needs an api_base (or {})",
+                    d.model_name,
+                    p.name,
+                    p.base_env.join(" / ")
+                )))
+            }
+        },
+        (None, p, None) => {
             return Ok(Backend::Unsupported(format!(
-                "deployment '{}' uses provider '{p}' without an api_base; Ringway does not know its default endpoint yet",
+                "deployment '{}' uses provider '{p}' without an api_base; Ringway does not know its default endpoint",
                 d.model_name
             )))
         }
@@ -340,15 +352,19 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
         h.extend_from_slice(format!(":{}", url.port).as_bytes());
     }
     h.extend_from_slice(b"\r\n");
-    let key = d
-        .api_key
-        .clone()
-        .filter(|k| !k.is_empty())
-        .or_else(|| match provider {
-            "openai" | "*" => env("OPENAI_API_KEY"),
-            "azure" => env("AZURE_OPENAI_API_KEY").or_else(|| env("AZURE_API_KEY")),
-            _ => None,
-        });
+    let explicit_key = d.api_key.as_deref().filter(|k| !k.is_empty());
+    let key = match (azure, table) {
+        (true, _) => explicit_key
+            .map(str::to_string)
+            .or_else(|| env("AZURE_OPENAI_API_KEY"))
+            .or_else(|| env("AZURE_API_KEY")),
+        (false, Some(p)) => crate::providers::resolve_key(p, explicit_key, &env),
+        (false, None) => explicit_key.map(str::to_string),
+    };
+    let key_header = match table {
+        Some(p) => p.key_header_for(&base),
+        None => crate::providers::KeyHeader::Bearer,
+    };
     let ad_token = d.azure_ad_token.clone().filter(|t| !t.is_empty());
     match (azure, ad_token, key) {
         // Azure: an Entra ID token wins over the key (LiteLLM's order).
@@ -362,7 +378,12 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
         }
         (false, _, Some(k)) => {
             check_header_value(&k, "api_key")?;
-            push_header(&mut h, "authorization", &format!("Bearer {k}"));
+            match key_header {
+                crate::providers::KeyHeader::Bearer => {
+                    push_header(&mut h, "authorization", &format!("Bearer {k}"))
+                }
+                crate::providers::KeyHeader::Header(name) => push_header(&mut h, name, &k),
+            }
         }
         (_, _, None) => {}
     }
@@ -421,6 +442,7 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
         paths,
         fixed_headers: h,
         api_base: base,
+        max_tokens_rename: table.is_some_and(|p| p.max_completion_tokens_as_max_tokens),
     }))
 }
 
@@ -537,5 +559,37 @@ mod tests {
             "t.yaml",
         );
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn provider_table_defaults() {
+        // A variable only this test reads, so setting it cannot race.
+        std::env::set_var("NEBIUS_API_KEY", "neb-key-from-env");
+        let r = router(
+            "model_list:\n  - model_name: a\n    litellm_params:\n      model: nebius/meta-llama/Llama-3.3-70B-Instruct\n  - model_name: b\n    litellm_params:\n      model: hosted_vllm/my-model\n  - model_name: c\n    litellm_params:\n      model: someprefix/x\n      api_base: http://127.0.0.1:9/v1\n",
+        );
+        let (g, _) = r.group("a").unwrap();
+        let route = &r.routes[g.routes[0]];
+        assert_eq!(route.upstream_model, "meta-llama/Llama-3.3-70B-Instruct");
+        match &route.backend {
+            Backend::OpenAi(t) => {
+                assert_eq!(t.api_base, "https://api.studio.nebius.ai/v1");
+                assert_eq!(t.paths[0], "/v1/chat/completions");
+                let h = String::from_utf8_lossy(&t.fixed_headers);
+                assert!(
+                    h.contains("authorization: Bearer neb-key-from-env\r\n"),
+                    "{h}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // hosted_vllm needs an api_base.
+        let (g, _) = r.group("b").unwrap();
+        assert!(matches!(
+            r.routes[g.routes[0]].backend,
+            Backend::Unsupported(_)
+        ));
+        let (g, _) = r.group("c").unwrap();
+        assert!(matches!(r.routes[g.routes[0]].backend, Backend::OpenAi(_)));
     }
 }

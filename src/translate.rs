@@ -36,6 +36,10 @@ pub struct Fields {
     pub has_messages: bool,
     pub has_prompt: bool,
     pub has_input: bool,
+    /// Span of the `"max_completion_tokens"` key (quotes included), for
+    /// providers that want it renamed to `max_tokens`.
+    pub max_completion_tokens_key: Option<Range<usize>>,
+    pub has_max_tokens: bool,
 }
 
 impl Fields {
@@ -165,6 +169,7 @@ pub fn scan(b: &[u8]) -> Result<Fields, ScanError> {
                 return Err(ScanError("expected a string key"));
             }
             let key_end = skip_string(b, i)?;
+            let key_start = i;
             let raw_key = &b[i + 1..key_end - 1];
             // A key written with escapes (`"mod\u0065l"`) is the same key to
             // the provider's parser, so it must be to ours: decode it (rare,
@@ -195,6 +200,8 @@ pub fn scan(b: &[u8]) -> Result<Fields, ScanError> {
                     f.model = Some(vstart..i);
                 }
                 b"messages" => f.has_messages = true,
+                b"max_completion_tokens" => f.max_completion_tokens_key = Some(key_start..key_end),
+                b"max_tokens" => f.has_max_tokens = true,
                 b"prompt" => f.has_prompt = true,
                 b"input" => f.has_input = true,
                 b"stream" => {
@@ -241,44 +248,109 @@ pub fn unescape(raw: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
         .map(std::borrow::Cow::Owned)
 }
 
-/// Appends `body` to `out` with the model value replaced by `model_json` (an
-/// already-quoted JSON string). When the body has no `model`, it is inserted
-/// as the first member (Azure-style routes carry the model in the path).
-pub fn write_spliced(out: &mut Vec<u8>, body: &[u8], fields: &Fields, model_json: &[u8]) {
+/// One replacement in a body: `at` is replaced by the concatenated parts.
+struct Edit<'a> {
+    at: Range<usize>,
+    parts: [&'a [u8]; 3],
+}
+
+/// The model edit: replace the value, or insert it as the first member
+/// (Azure-style routes carry the model in the path).
+fn model_edit<'a>(body: &[u8], fields: &Fields, model_json: &'a [u8]) -> Edit<'a> {
     match &fields.model {
-        Some(span) => {
-            out.extend_from_slice(&body[..span.start]);
-            out.extend_from_slice(model_json);
-            out.extend_from_slice(&body[span.end..]);
-        }
+        Some(span) => Edit {
+            at: span.clone(),
+            parts: [model_json, b"", b""],
+        },
         None => {
             // `scan` guaranteed the body starts (after whitespace) with '{'.
             let open = body.iter().position(|&c| c == b'{').unwrap_or(0);
-            let rest = &body[open + 1..];
-            let empty = rest
+            let empty = body[open + 1..]
                 .iter()
                 .all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'}'));
-            out.extend_from_slice(b"{\"model\":");
-            out.extend_from_slice(model_json);
-            if !empty {
-                out.push(b',');
+            Edit {
+                at: open + 1..open + 1,
+                parts: [b"\"model\":", model_json, if empty { b"" } else { b"," }],
             }
-            out.extend_from_slice(rest);
         }
     }
 }
 
-/// Length of what [`write_spliced`] would produce (for Content-Length before
-/// the body is written).
-pub fn spliced_len(body: &[u8], fields: &Fields, model_json: &[u8]) -> usize {
-    match &fields.model {
-        Some(span) => body.len() - span.len() + model_json.len(),
-        None => {
-            let mut v = Vec::new();
-            write_spliced(&mut v, body, fields, model_json);
-            v.len()
-        }
+fn edits_for<'a>(
+    body: &[u8],
+    fields: &Fields,
+    model_json: &'a [u8],
+    rename_max_tokens: bool,
+) -> ([Edit<'a>; 2], usize) {
+    let first = model_edit(body, fields, model_json);
+    let rename = match (&fields.max_completion_tokens_key, rename_max_tokens) {
+        // With `max_tokens` also present a rename would duplicate the key;
+        // the provider then sees both, as the client sent them.
+        (Some(k), true) if !fields.has_max_tokens => Some(Edit {
+            at: k.clone(),
+            parts: [b"\"max_tokens\"", b"", b""],
+        }),
+        _ => None,
+    };
+    match rename {
+        Some(r) if r.at.start < first.at.start => ([r, first], 2),
+        Some(r) => ([first, r], 2),
+        None => (
+            [
+                first,
+                Edit {
+                    at: 0..0,
+                    parts: [b"", b"", b""],
+                },
+            ],
+            1,
+        ),
     }
+}
+
+/// Appends `body` to `out` with the model value replaced by `model_json` (an
+/// already-quoted JSON string) and, when asked, the `max_completion_tokens`
+/// key renamed to `max_tokens`. Everything else is copied byte for byte.
+pub fn write_edited(
+    out: &mut Vec<u8>,
+    body: &[u8],
+    fields: &Fields,
+    model_json: &[u8],
+    rename_max_tokens: bool,
+) {
+    let (edits, n) = edits_for(body, fields, model_json, rename_max_tokens);
+    let mut cursor = 0;
+    for e in &edits[..n] {
+        out.extend_from_slice(&body[cursor..e.at.start]);
+        for p in e.parts {
+            out.extend_from_slice(p);
+        }
+        cursor = e.at.end;
+    }
+    out.extend_from_slice(&body[cursor..]);
+}
+
+/// Length of what [`write_edited`] produces (Content-Length goes first).
+pub fn edited_len(
+    body: &[u8],
+    fields: &Fields,
+    model_json: &[u8],
+    rename_max_tokens: bool,
+) -> usize {
+    let (edits, n) = edits_for(body, fields, model_json, rename_max_tokens);
+    edits[..n].iter().fold(body.len(), |len, e| {
+        len - e.at.len() + e.parts.iter().map(|p| p.len()).sum::<usize>()
+    })
+}
+
+/// [`write_edited`] with only the model replaced.
+pub fn write_spliced(out: &mut Vec<u8>, body: &[u8], fields: &Fields, model_json: &[u8]) {
+    write_edited(out, body, fields, model_json, false)
+}
+
+/// [`edited_len`] with only the model replaced.
+pub fn spliced_len(body: &[u8], fields: &Fields, model_json: &[u8]) -> usize {
+    edited_len(body, fields, model_json, false)
 }
 
 /// JSON-quotes a string (used at config load, not per request).
@@ -412,6 +484,37 @@ mod tests {
         // null counts as absent.
         let f = scan(br#"{"model":null}"#).unwrap();
         assert!(!f.model_not_string);
+    }
+
+    #[test]
+    fn rename_max_completion_tokens() {
+        let b = br#"{"max_completion_tokens":5,"model":"a","messages":[]}"#;
+        let f = scan(b).unwrap();
+        let mut out = Vec::new();
+        write_edited(&mut out, b, &f, br#""up""#, true);
+        assert_eq!(
+            out,
+            br#"{"max_tokens":5,"model":"up","messages":[]}"#.to_vec()
+        );
+        assert_eq!(edited_len(b, &f, br#""up""#, true), out.len());
+        // Model before the key, and no rename when max_tokens is there too.
+        let b = br#"{"model":"a","max_tokens":1,"max_completion_tokens":5}"#;
+        let f = scan(b).unwrap();
+        let mut out = Vec::new();
+        write_edited(&mut out, b, &f, br#""up""#, true);
+        assert_eq!(
+            out,
+            br#"{"model":"up","max_tokens":1,"max_completion_tokens":5}"#.to_vec()
+        );
+        let b = br#"{"messages":[],"max_completion_tokens":5}"#;
+        let f = scan(b).unwrap();
+        let mut out = Vec::new();
+        write_edited(&mut out, b, &f, br#""up""#, true);
+        assert_eq!(
+            out,
+            br#"{"model":"up","messages":[],"max_tokens":5}"#.to_vec()
+        );
+        assert_eq!(edited_len(b, &f, br#""up""#, true), out.len());
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct Target {
     pub fixed_headers: Vec<u8>,
     /// `api_base` as configured, for the `x-litellm-model-api-base` header.
     pub api_base: String,
+    /// The provider takes `max_tokens`, not `max_completion_tokens`: the
+    /// key is renamed in the spliced body (LiteLLM's param mapping).
+    pub max_tokens_rename: bool,
 }
 
 /// A parsed `api_base`.

@@ -438,3 +438,31 @@ fn azure_deployment_url_and_api_key() {
     );
     assert_eq!(stats["last_headers"]["authorization"], "Bearer entra-token");
 }
+
+#[test]
+fn provider_table_prefix_with_quirks() {
+    // `groq/` is OpenAI wire format; LiteLLM sends `max_completion_tokens`
+    // to it as `max_tokens`. The api_base points at the mock instead of
+    // api.groq.com (no network here).
+    let m = start_mock(&["--api-key", "gsk-test"]);
+    let gw = gateway_for(
+        &[format!(
+            "  - model_name: llama\n    litellm_params:\n      model: groq/llama-3.1-70b-versatile\n      api_base: {}/v1\n      api_key: gsk-test\n",
+            m.url
+        )],
+        "",
+    );
+    let body = r#"{"model":"llama","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":3}"#;
+    let raw = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer {MASTER_KEY}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let r = roundtrip(gw.addr, raw.as_bytes()).unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let stats = mock_stats(&m);
+    assert_eq!(stats["last_path"], "/v1/chat/completions");
+    assert_eq!(
+        stats["last_body"].as_str().unwrap(),
+        r#"{"model":"llama-3.1-70b-versatile","messages":[{"role":"user","content":"hi"}],"max_tokens":3}"#
+    );
+}
