@@ -773,13 +773,17 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
     });
     let max_header = gw.settings.max_header_bytes;
     let mut conn = up.checkout(origin).await.map_err(Failure::Connect)?;
+    // The request buffer is lent by the shard only while it is sent.
+    conn.wbuf = shard.bufs.get();
     build_request(&mut conn.wbuf, x);
     let head = match send_and_read_head(&mut conn, timeout, max_header).await {
         Ok(h) => h,
         Err(HeadFail::Stale(e)) if conn.reused => {
             // A pooled connection the upstream had closed: one fresh try.
             log::debug!("pooled upstream connection was stale ({e}); reconnecting");
+            let wbuf = std::mem::take(&mut conn.wbuf);
             conn = up.connect(origin).await.map_err(Failure::Connect)?;
+            conn.wbuf = wbuf;
             build_request(&mut conn.wbuf, x);
             match send_and_read_head(&mut conn, timeout, max_header).await {
                 Ok(h) => h,
@@ -790,6 +794,7 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
         Err(HeadFail::Stale(e)) => return Err(Failure::Io(e)),
         Err(HeadFail::Fail(f)) => return Err(f),
     };
+    shard.bufs.put(std::mem::take(&mut conn.wbuf));
     let mut framing = match head.body {
         ResponseBody::Length(n) => Framing::Length(n),
         ResponseBody::Chunked => Framing::Chunked(Chunked::new(usize::MAX)),

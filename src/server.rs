@@ -144,6 +144,69 @@ pub(crate) struct Shard {
     pub(crate) inflight: Cell<usize>,
     pub(crate) rng: RefCell<fastrand::Rng>,
     pub(crate) shutdown: shards::Shutdown,
+    /// Write buffers lent to connections while they answer (client side) or
+    /// send (upstream side), so an idle connection holds none.
+    pub(crate) bufs: BufPool,
+    /// Most connections seen since the last heap trim.
+    peak_conns: Cell<usize>,
+}
+
+/// A shard-local free list of byte buffers. `get`/`put` are a pop and a
+/// push on a vector sized once, so lending allocates nothing once warm;
+/// memory held is bounded by `max` buffers of at most `MAX_POOLED_BUF`.
+pub(crate) struct BufPool {
+    free: RefCell<Vec<Vec<u8>>>,
+    max: usize,
+}
+
+/// Larger buffers (one-off big requests or answers) are freed, not pooled.
+const MAX_POOLED_BUF: usize = 64 * 1024;
+
+impl BufPool {
+    fn new(max: usize) -> Self {
+        BufPool {
+            free: RefCell::new(Vec::with_capacity(max)),
+            max,
+        }
+    }
+
+    pub(crate) fn get(&self) -> Vec<u8> {
+        self.free.borrow_mut().pop().unwrap_or_default()
+    }
+
+    pub(crate) fn put(&self, mut b: Vec<u8>) {
+        if b.capacity() == 0 || b.capacity() > MAX_POOLED_BUF {
+            return;
+        }
+        let mut free = self.free.borrow_mut();
+        if free.len() < self.max {
+            b.clear();
+            free.push(b);
+        }
+    }
+
+    /// Drops all but `keep` pooled buffers.
+    fn shrink(&self, keep: usize) {
+        self.free.borrow_mut().truncate(keep);
+    }
+}
+
+/// After a burst of connections has gone, give the freed heap back to the
+/// OS: glibc keeps freed memory in the thread's arena otherwise, so RSS would
+/// stay at the burst's peak. Runs on the shard, rarely (only after the
+/// connection count fell to a quarter of a peak of at least 256).
+fn maybe_trim(shard: &Shard) {
+    let now = shard.conns.get();
+    let peak = shard.peak_conns.get();
+    if peak >= 256 && now <= peak / 4 {
+        shard.bufs.shrink(64);
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only releases free memory of the allocator.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        shard.peak_conns.set(now);
+    }
 }
 
 /// Set when a shard could not start; `run` then exits with an error.
@@ -188,6 +251,8 @@ pub async fn run_shard(
             0x5eed ^ (info.index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ nanos(),
         )),
         shutdown: info.shutdown.clone(),
+        bufs: BufPool::new(1024),
+        peak_conns: Cell::new(0),
     });
     let accept = async {
         loop {
@@ -199,9 +264,13 @@ pub async fn run_shard(
                         continue;
                     }
                     sh.conns.set(sh.conns.get() + 1);
+                    if sh.conns.get() > sh.peak_conns.get() {
+                        sh.peak_conns.set(sh.conns.get());
+                    }
                     monoio::spawn(async move {
                         serve_conn(&sh, sock).await;
                         sh.conns.set(sh.conns.get() - 1);
+                        maybe_trim(&sh);
                     });
                 }
                 Err(e) => {
@@ -378,6 +447,9 @@ async fn serve_one(shard: &Shard, c: &mut Conn) -> After {
         }
     }
     let _inflight = InFlight::new(&shard.inflight);
+    if c.wbuf.capacity() == 0 {
+        c.wbuf = shard.bufs.get();
+    }
 
     // http parse
     let head_deadline = Instant::now() + Duration::from_millis(s.header_timeout_ms);
@@ -418,9 +490,8 @@ async fn serve_one(shard: &Shard, c: &mut Conn) -> After {
     if c.rbuf.capacity() > SHRINK_ABOVE && c.rbuf.len() <= INITIAL_RBUF {
         c.rbuf.shrink_to(INITIAL_RBUF);
     }
-    if c.wbuf.capacity() > SHRINK_ABOVE {
-        c.wbuf = Vec::new();
-    }
+    // Between requests the write buffer goes back to the shard's pool.
+    shard.bufs.put(std::mem::take(&mut c.wbuf));
     if c.chunked.capacity() > SHRINK_ABOVE {
         c.chunked = Vec::new();
     }

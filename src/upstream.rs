@@ -170,7 +170,7 @@ struct DnsEntry {
 }
 
 /// Upstream connection initial buffer sizes.
-const UP_READ_BUF: usize = 8 * 1024;
+const UP_READ_BUF: usize = 4 * 1024;
 /// Request buffers start empty and grow to the largest request sent on the
 /// connection; `checkin` drops ones grown past this.
 const UP_WRITE_KEEP: usize = 64 * 1024;
