@@ -64,6 +64,8 @@ pub struct KnownHeaders {
     pub x_api_key: Option<Range<usize>>,
     pub content_type: Option<Range<usize>>,
     pub x_litellm_num_retries: Option<Range<usize>>,
+    pub anthropic_version: Option<Range<usize>>,
+    pub anthropic_beta: Option<Range<usize>>,
 }
 
 /// A parsed request head. Every range indexes the buffer it was parsed from.
@@ -239,6 +241,12 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Option<RequestHead>,
             7 if ascii_eq(name, "api-key") => known.api_key = Some(range_in(buf, value)),
             9 if ascii_eq(name, "x-api-key") => known.x_api_key = Some(range_in(buf, value)),
             12 if ascii_eq(name, "content-type") => known.content_type = Some(range_in(buf, value)),
+            17 if ascii_eq(name, "anthropic-version") => {
+                known.anthropic_version = Some(range_in(buf, value))
+            }
+            14 if ascii_eq(name, "anthropic-beta") => {
+                known.anthropic_beta = Some(range_in(buf, value))
+            }
             21 if ascii_eq(name, "x-litellm-num-retries") => {
                 known.x_litellm_num_retries = Some(range_in(buf, value))
             }

@@ -142,6 +142,63 @@ pub fn write_stream(
     out.extend_from_slice(b"\r\n0\r\n\r\n");
 }
 
+/// `/v1/messages` on a mock deployment: an Anthropic message.
+pub fn write_anthropic_body(out: &mut Vec<u8>, model: &[u8], text: &str, call_id: &[u8]) {
+    out.extend_from_slice(b"{\"id\":\"msg_");
+    out.extend_from_slice(call_id);
+    out.extend_from_slice(b"\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"");
+    push_json_escaped(out, model);
+    out.extend_from_slice(b"\",\"content\":[{\"type\":\"text\",\"text\":\"");
+    push_json_escaped(out, text.as_bytes());
+    out.extend_from_slice(b"\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":20}}");
+}
+
+/// Appends one named SSE event (`event: X` + `data:`) as an HTTP chunk.
+fn push_named_event(out: &mut Vec<u8>, name: &[u8], data: &mut Vec<u8>) {
+    let len = 7 + name.len() + 7 + data.len() + 2;
+    push_hex(out, len as u64);
+    out.extend_from_slice(b"\r\nevent: ");
+    out.extend_from_slice(name);
+    out.extend_from_slice(b"\ndata: ");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\n\n\r\n");
+    data.clear();
+}
+
+/// `/v1/messages` streaming on a mock deployment: Anthropic's event
+/// sequence, the text in 3-character deltas, then the terminating chunk.
+pub fn write_anthropic_stream(out: &mut Vec<u8>, model: &[u8], text: &str, call_id: &[u8]) {
+    let mut d = Vec::with_capacity(256);
+    d.extend_from_slice(b"{\"type\":\"message_start\",\"message\":{\"id\":\"msg_");
+    d.extend_from_slice(call_id);
+    d.extend_from_slice(b"\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"");
+    push_json_escaped(&mut d, model);
+    d.extend_from_slice(b"\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":0}}}");
+    push_named_event(out, b"message_start", &mut d);
+    d.extend_from_slice(b"{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
+    push_named_event(out, b"content_block_start", &mut d);
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let mut end = (i + STREAM_STEP).min(bytes.len());
+        while end < bytes.len() && !text.is_char_boundary(end) {
+            end += 1;
+        }
+        d.extend_from_slice(b"{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"");
+        push_json_escaped(&mut d, &bytes[i..end]);
+        d.extend_from_slice(b"\"}}");
+        push_named_event(out, b"content_block_delta", &mut d);
+        i = end;
+    }
+    d.extend_from_slice(b"{\"type\":\"content_block_stop\",\"index\":0}");
+    push_named_event(out, b"content_block_stop", &mut d);
+    d.extend_from_slice(b"{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":20}}");
+    push_named_event(out, b"message_delta", &mut d);
+    d.extend_from_slice(b"{\"type\":\"message_stop\"}");
+    push_named_event(out, b"message_stop", &mut d);
+    out.extend_from_slice(b"0\r\n\r\n");
+}
+
 /// Status line and headers shared by mock answers.
 pub fn write_head(out: &mut Vec<u8>, stream: bool) {
     write_status_line(out, 200);

@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 use monoio::buf::{IoBuf, IoBufMut};
 use monoio::io::AsyncWriteRentExt;
 
+use crate::anthropic;
 use crate::errors::{self, ApiError, Param};
 use crate::http::{self, Chunked, ResponseBody};
 use crate::mock;
 use crate::router::{Backend, Group, Route};
-use crate::server::{After, Conn, Endpoint, Shard};
+use crate::server::{After, ClientHeaders, Conn, Endpoint, Shard};
 use crate::translate::{self, Fields};
-use crate::upstream::{Target, UpConn, Upstreams};
+use crate::upstream::{Target, UpConn, Upstreams, Wire};
 
 /// Writes a random (v4) UUID as 36 ASCII bytes: LiteLLM's `x-litellm-call-id`.
 fn uuid4(rng: &mut fastrand::Rng, out: &mut [u8; 36]) {
@@ -52,6 +53,9 @@ enum Failure {
         /// The provider's `retry-after`, in seconds, when it sent one.
         retry_after: Option<f64>,
     },
+    /// The request could not be translated for this provider (a 400; never
+    /// retried).
+    BadRequest(String),
 }
 
 impl std::fmt::Display for Failure {
@@ -62,6 +66,7 @@ impl std::fmt::Display for Failure {
             Failure::Io(e) => write!(f, "i/o: {e}"),
             Failure::BadResponse(why) => write!(f, "bad response: {why}"),
             Failure::Status { status, .. } => write!(f, "status {status}"),
+            Failure::BadRequest(why) => write!(f, "bad request: {why}"),
         }
     }
 }
@@ -78,6 +83,7 @@ impl Failure {
                 403 | 408 | 409 | 429 => true,
                 s => *s >= 500,
             },
+            Failure::BadRequest(_) => false,
             _ => true,
         }
     }
@@ -99,6 +105,8 @@ pub(crate) async fn forward(
     ep: Endpoint,
     close: bool,
     num_retries: Option<u32>,
+    hdrs: &ClientHeaders<'_>,
+    client_model: &str,
 ) -> After {
     let gw = &*shard.gw;
     let mut call_id = [0u8; 36];
@@ -115,12 +123,32 @@ pub(crate) async fn forward(
             Backend::Unsupported(msg) => {
                 let msg = format!("litellm.BadRequestError: {msg}");
                 let _ = c
-                    .send_error(&ApiError::new(400, "invalid_request_error", &msg), close)
+                    .send_ep_error(
+                        ep,
+                        &ApiError::new(400, "invalid_request_error", &msg),
+                        close,
+                    )
                     .await;
                 return After::KeepAlive;
             }
             Backend::OpenAi(t) => t,
         };
+        if t_unsupported(target, ep) {
+            let msg = format!(
+                "litellm.BadRequestError: {} is not supported for provider '{}' (deployment '{}')",
+                ep.name(),
+                route.provider,
+                route.model_name
+            );
+            let _ = c
+                .send_ep_error(
+                    ep,
+                    &ApiError::new(400, "invalid_request_error", &msg),
+                    close,
+                )
+                .await;
+            return After::KeepAlive;
+        }
         let retries = num_retries
             .or(route.max_retries)
             .unwrap_or(gw.default_retries);
@@ -135,6 +163,8 @@ pub(crate) async fn forward(
             close,
             call_id: &call_id,
             attempt,
+            hdrs,
+            client_model,
         };
         match exchange(shard, c, &ctx).await {
             Ok(after) => return after,
@@ -166,12 +196,17 @@ pub(crate) async fn forward(
                     target.api_base,
                     attempt + 1
                 );
-                let e = UpstreamError::from_failure(&f, route, group, ctx.fields.stream);
-                let _ = c.send_error(&e.api(), close).await;
+                let e = UpstreamError::from_failure(&f, route, target, group, ctx.fields.stream);
+                let _ = c.send_ep_error(ep, &e.api(), close).await;
                 return After::KeepAlive;
             }
         }
     }
+}
+
+/// Anthropic upstreams serve chat only (and `/v1/messages`).
+fn t_unsupported(t: &Target, ep: Endpoint) -> bool {
+    t.wire == Wire::Anthropic && matches!(ep, Endpoint::Completions | Endpoint::Embeddings)
 }
 
 /// A LiteLLM-shaped error for an upstream failure: the provider's status,
@@ -194,7 +229,17 @@ fn py_float(v: f64) -> String {
 }
 
 impl UpstreamError {
-    fn from_failure(f: &Failure, route: &Route, group: &Group, stream: bool) -> UpstreamError {
+    fn from_failure(
+        f: &Failure,
+        route: &Route,
+        target: &Target,
+        group: &Group,
+        stream: bool,
+    ) -> UpstreamError {
+        let exc = match target.wire {
+            Wire::OpenAi => "OpenAIException",
+            Wire::Anthropic => "AnthropicException",
+        };
         let connection_error = |detail: &str| {
             (
                 500,
@@ -213,6 +258,12 @@ impl UpstreamError {
         let (status, mut message, kind, param) = match f {
             Failure::Connect(_) | Failure::Io(_) => connection_error("Connection error."),
             Failure::BadResponse(why) => connection_error(why),
+            Failure::BadRequest(why) => (
+                400,
+                format!("litellm.BadRequestError: {exc} - {why}"),
+                Some("invalid_request_error".to_string()),
+                None,
+            ),
             Failure::Timeout => {
                 let t = py_float(route.timeout_ms as f64 / 1000.0);
                 let detail = if stream {
@@ -284,6 +335,7 @@ impl UpstreamError {
                         None,
                     ),
                 };
+                let prefix = prefix.replace("OpenAIException", exc);
                 let mut m = format!("{prefix}{msg}");
                 if status == 408 {
                     m.push_str(&deployment_info);
@@ -342,6 +394,45 @@ struct Exchange<'a> {
     close: bool,
     call_id: &'a [u8; 36],
     attempt: u32,
+    hdrs: &'a ClientHeaders<'a>,
+    /// The model name the client asked for (reported back in answers).
+    client_model: &'a str,
+}
+
+/// How a request and its answer cross between client and upstream formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Same format both sides: splice `model`, relay the answer.
+    Pass,
+    /// OpenAI client, Anthropic upstream.
+    OpenAiToAnthropic,
+    /// Anthropic client (`/v1/messages`), OpenAI-format upstream.
+    AnthropicToOpenAi,
+}
+
+impl Exchange<'_> {
+    fn mode(&self) -> Mode {
+        match (self.ep, self.target.wire) {
+            (Endpoint::Messages, Wire::OpenAi) => Mode::AnthropicToOpenAi,
+            (Endpoint::Messages, Wire::Anthropic) => Mode::Pass,
+            (_, Wire::Anthropic) => Mode::OpenAiToAnthropic,
+            (_, Wire::OpenAi) => Mode::Pass,
+        }
+    }
+
+    /// The upstream model id, unquoted (for translators).
+    fn upstream_model(&self) -> std::borrow::Cow<'_, str> {
+        match self.wildcard_rest {
+            Some(rest) if self.route.upstream_model.contains('*') => {
+                let mut rest = rest;
+                if self.route.provider == "*" {
+                    rest = rest.strip_prefix("openai/").unwrap_or(rest);
+                }
+                std::borrow::Cow::Owned(self.route.upstream_model.replacen('*', rest, 1))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.route.upstream_model),
+        }
+    }
 }
 
 /// The model id to send upstream, JSON-quoted. Borrowed from the route except
@@ -360,21 +451,60 @@ fn upstream_model_json<'a>(x: &'a Exchange) -> std::borrow::Cow<'a, [u8]> {
     }
 }
 
-fn build_request(out: &mut Vec<u8>, x: &Exchange) {
+/// Writes the upstream request. Passthrough splices the client's body;
+/// the translating modes write the other format's body into `scratch`
+/// first (its length goes in the head). A body the translator refuses is a
+/// client error.
+fn build_request(out: &mut Vec<u8>, scratch: &mut Vec<u8>, x: &Exchange) -> Result<(), Failure> {
+    let mode = x.mode();
+    scratch.clear();
+    match mode {
+        Mode::Pass => {}
+        Mode::OpenAiToAnthropic => {
+            anthropic::openai_to_anthropic_request(x.body, &x.upstream_model(), scratch)
+                .map_err(|e| Failure::BadRequest(e.to_string()))?;
+        }
+        Mode::AnthropicToOpenAi => {
+            anthropic::anthropic_to_openai_request(x.body, &x.upstream_model(), scratch)
+                .map_err(|e| Failure::BadRequest(e.to_string()))?;
+        }
+    }
     let model_json = upstream_model_json(x);
     out.clear();
     out.extend_from_slice(b"POST ");
     out.extend_from_slice(x.target.paths[x.ep.index()].as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
     out.extend_from_slice(&x.target.fixed_headers);
+    if x.target.wire == Wire::Anthropic {
+        // The client's API version and beta flags ride along on native
+        // `/v1/messages`; otherwise the version LiteLLM sends.
+        out.extend_from_slice(b"anthropic-version: ");
+        match (mode, x.hdrs.anthropic_version) {
+            (Mode::Pass, Some(v)) if !v.is_empty() => out.extend_from_slice(v),
+            _ => out.extend_from_slice(crate::router::ANTHROPIC_VERSION.as_bytes()),
+        }
+        out.extend_from_slice(b"\r\n");
+        if let (Mode::Pass, Some(beta)) = (mode, x.hdrs.anthropic_beta) {
+            out.extend_from_slice(b"anthropic-beta: ");
+            out.extend_from_slice(beta);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
     out.extend_from_slice(b"content-length: ");
     let rename = x.target.max_tokens_rename;
-    http::push_u64(
-        out,
-        translate::edited_len(x.body, x.fields, &model_json, rename) as u64,
-    );
-    out.extend_from_slice(b"\r\n\r\n");
-    translate::write_edited(out, x.body, x.fields, &model_json, rename);
+    if mode == Mode::Pass {
+        http::push_u64(
+            out,
+            translate::edited_len(x.body, x.fields, &model_json, rename) as u64,
+        );
+        out.extend_from_slice(b"\r\n\r\n");
+        translate::write_edited(out, x.body, x.fields, &model_json, rename);
+    } else {
+        http::push_u64(out, scratch.len() as u64);
+        out.extend_from_slice(b"\r\n\r\n");
+        out.extend_from_slice(scratch);
+    }
+    Ok(())
 }
 
 /// Why sending or reading the head failed.
@@ -577,6 +707,75 @@ fn next_event_end(buf: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// What the event-by-event relay does to each SSE event.
+enum EventTransform<'a> {
+    /// Same format: replace the top-level `model` with the client's.
+    Model(&'a [u8]),
+    /// Anthropic events in, OpenAI chunks out.
+    FromAnthropic(anthropic::AnthropicToOpenAiStream),
+    /// OpenAI chunks in, Anthropic events out.
+    ToAnthropic(anthropic::OpenAiToAnthropicStream),
+}
+
+impl EventTransform<'_> {
+    /// Appends the client's chunk(s) for one upstream event to `w`.
+    fn event(
+        &mut self,
+        w: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+        event: &[u8],
+    ) -> Result<(), Failure> {
+        let st = match self {
+            EventTransform::Model(m) => {
+                push_event_chunk(w, event, m);
+                return Ok(());
+            }
+            EventTransform::FromAnthropic(st) => {
+                scratch.clear();
+                st.feed(event, scratch)
+            }
+            EventTransform::ToAnthropic(st) => {
+                scratch.clear();
+                st.feed(event, scratch)
+            }
+        };
+        st.map_err(|_| Failure::BadResponse("untranslatable stream event"))?;
+        push_chunk(w, scratch);
+        Ok(())
+    }
+
+    /// The upstream stream ended cleanly: closing events, if any are owed.
+    fn finish(&mut self, w: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+        scratch.clear();
+        match self {
+            EventTransform::Model(_) => {}
+            EventTransform::FromAnthropic(st) => st.finish(scratch),
+            EventTransform::ToAnthropic(st) => st.finish(scratch),
+        }
+        push_chunk(w, scratch);
+    }
+}
+
+/// Appends `data` as one HTTP chunk (nothing when empty).
+fn push_chunk(w: &mut Vec<u8>, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    http::push_hex(w, data.len() as u64);
+    w.extend_from_slice(b"\r\n");
+    w.extend_from_slice(data);
+    w.extend_from_slice(b"\r\n");
+}
+
+/// `stream_options.include_usage: true` in the client's request.
+fn include_usage(x: &Exchange) -> bool {
+    x.fields.stream_options.as_ref().is_some_and(|r| {
+        let v = &x.body[r.clone()];
+        memchr::memmem::find(v, b"\"include_usage\":true").is_some()
+            || memchr::memmem::find(v, b"\"include_usage\": true").is_some()
+    })
+}
+
 /// Appends one SSE event as an HTTP chunk, with the top-level `model` of a
 /// `data: {json}` line replaced by the client's model (LiteLLM streams the
 /// requested name in every chunk). Other events pass unchanged.
@@ -607,16 +806,16 @@ fn push_event_chunk(w: &mut Vec<u8>, event: &[u8], client_model_json: &[u8]) {
 }
 
 /// An SSE answer relayed event by event: each upstream read is decoded
-/// (chunked, length or close framing), every complete event is re-emitted as
-/// one chunk with the client's model, and the batch is written at once, so
-/// events still reach the client as soon as they arrive.
-#[allow(clippy::too_many_arguments)]
-async fn relay_sse_with_client_model(
+/// (chunked, length or close framing), every complete event goes through
+/// the transform (the client's model spliced in, or a translation to the
+/// client's format) and is re-emitted as chunks, and the batch is written at
+/// once, so events still reach the client as soon as they arrive.
+async fn relay_sse(
     c: &mut Conn,
     up: &Upstreams,
     mut conn: UpConn,
     head: &http::ResponseHead,
-    client_model_json: &[u8],
+    transform: &mut EventTransform<'_>,
     x: &Exchange<'_>,
     timeout: Duration,
 ) -> Result<After, Failure> {
@@ -628,13 +827,13 @@ async fn relay_sse_with_client_model(
     let w = &mut c.wbuf;
     w.clear();
     http::write_status_line(w, head.status);
-    match &head.content_type {
-        Some(r) => {
+    match (&head.content_type, &*transform) {
+        (Some(r), EventTransform::Model(_)) => {
             w.extend_from_slice(b"content-type: ");
             w.extend_from_slice(&conn.buf[r.clone()]);
             w.extend_from_slice(b"\r\n");
         }
-        None => w.extend_from_slice(b"content-type: text/event-stream\r\n"),
+        _ => w.extend_from_slice(b"content-type: text/event-stream; charset=utf-8\r\n"),
     }
     w.extend_from_slice(b"transfer-encoding: chunked\r\n");
     if x.close {
@@ -676,19 +875,32 @@ async fn relay_sse_with_client_model(
             }
         };
         let mut start = 0;
+        let mut scratch = std::mem::take(&mut c.chunked);
+        let mut bad = None;
         while let Some(end) = next_event_end(&c.events, start) {
-            push_event_chunk(&mut c.wbuf, &c.events[start..end], client_model_json);
+            if let Err(f) = transform.event(&mut c.wbuf, &mut scratch, &c.events[start..end]) {
+                bad = Some(f);
+                break;
+            }
             start = end;
         }
         c.events.drain(..start);
-        if done {
+        if done && bad.is_none() {
             if !c.events.is_empty() {
                 let rest = std::mem::take(&mut c.events);
-                push_event_chunk(&mut c.wbuf, &rest, client_model_json);
+                if let Err(f) = transform.event(&mut c.wbuf, &mut scratch, &rest) {
+                    bad = Some(f);
+                }
                 c.events = rest;
                 c.events.clear();
             }
+            transform.finish(&mut c.wbuf, &mut scratch);
             c.wbuf.extend_from_slice(b"0\r\n\r\n");
+        }
+        scratch.clear();
+        c.chunked = scratch;
+        if let Some(f) = bad {
+            return Ok(fail_sse(c, x, &f).await);
         }
         if !c.wbuf.is_empty() && c.flush().await.is_err() {
             // Client gone: dropping `conn` closes the upstream request.
@@ -773,9 +985,17 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
     });
     let max_header = gw.settings.max_header_bytes;
     let mut conn = up.checkout(origin).await.map_err(Failure::Connect)?;
-    // The request buffer is lent by the shard only while it is sent.
+    // The request buffer (and the translation scratch) are lent by the
+    // shard only while the request is built and sent.
     conn.wbuf = shard.bufs.get();
-    build_request(&mut conn.wbuf, x);
+    let mut scratch = shard.bufs.get();
+    let built = build_request(&mut conn.wbuf, &mut scratch, x);
+    if let Err(f) = built {
+        shard.bufs.put(scratch);
+        shard.bufs.put(std::mem::take(&mut conn.wbuf));
+        up.checkin(conn);
+        return Err(f);
+    }
     let head = match send_and_read_head(&mut conn, timeout, max_header).await {
         Ok(h) => h,
         Err(HeadFail::Stale(e)) if conn.reused => {
@@ -784,7 +1004,7 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
             let wbuf = std::mem::take(&mut conn.wbuf);
             conn = up.connect(origin).await.map_err(Failure::Connect)?;
             conn.wbuf = wbuf;
-            build_request(&mut conn.wbuf, x);
+            build_request(&mut conn.wbuf, &mut scratch, x)?;
             match send_and_read_head(&mut conn, timeout, max_header).await {
                 Ok(h) => h,
                 Err(HeadFail::Stale(e)) => return Err(Failure::Io(e)),
@@ -795,6 +1015,7 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
         Err(HeadFail::Fail(f)) => return Err(f),
     };
     shard.bufs.put(std::mem::take(&mut conn.wbuf));
+    shard.bufs.put(scratch);
     let mut framing = match head.body {
         ResponseBody::Length(n) => Framing::Length(n),
         ResponseBody::Chunked => Framing::Chunked(Chunked::new(usize::MAX)),
@@ -808,18 +1029,25 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
         .content_type
         .as_ref()
         .is_some_and(|r| conn.buf[r.clone()].starts_with(b"text/event-stream"));
+    let mode = x.mode();
+    if mode != Mode::Pass {
+        if sse && head.body != ResponseBody::None {
+            let mut t = match mode {
+                Mode::OpenAiToAnthropic => EventTransform::FromAnthropic(
+                    anthropic::AnthropicToOpenAiStream::new(x.client_model, include_usage(x)),
+                ),
+                _ => EventTransform::ToAnthropic(anthropic::OpenAiToAnthropicStream::new(
+                    x.client_model,
+                )),
+            };
+            return relay_sse(c, up, conn, &head, &mut t, x, timeout).await;
+        }
+        return relay_translated(shard, c, up, conn, &head, framing, x, timeout).await;
+    }
     if let (true, Some(span)) = (sse, &x.fields.model) {
         if head.body != ResponseBody::None {
-            return relay_sse_with_client_model(
-                c,
-                up,
-                conn,
-                &head,
-                &x.body[span.clone()],
-                x,
-                timeout,
-            )
-            .await;
+            let mut t = EventTransform::Model(&x.body[span.clone()]);
+            return relay_sse(c, up, conn, &head, &mut t, x, timeout).await;
         }
     }
     if let (ResponseBody::Length(n), false, Some(span)) = (head.body, sse, &x.fields.model) {
@@ -973,6 +1201,21 @@ async fn fail_mid_stream(
         Failure::Timeout => "Request timed out.".to_string(),
         other => format!("Connection error. ({other})"),
     };
+    if x.ep == Endpoint::Messages {
+        // Anthropic's stream error event, as its SDKs expect it.
+        let mut body = Vec::with_capacity(256);
+        anthropic::anthropic_error_body(500, &detail, &mut body);
+        let mut event = Vec::with_capacity(body.len() + 32);
+        event.extend_from_slice(b"event: error\ndata: ");
+        event.extend_from_slice(&body);
+        event.extend_from_slice(b"\n\n");
+        push_chunk(&mut c.wbuf, &event);
+        c.wbuf.extend_from_slice(b"0\r\n\r\n");
+        return match c.flush().await {
+            Ok(()) if !x.close => After::KeepAlive,
+            _ => After::Close,
+        };
+    }
     let mut event = Vec::with_capacity(256);
     event.extend_from_slice(
         b"data: {\"error\": {\"message\": \"litellm.APIConnectionError: APIConnectionError: OpenAIException - ",
@@ -987,6 +1230,116 @@ async fn fail_mid_stream(
         Ok(()) if !x.close => After::KeepAlive,
         _ => After::Close,
     }
+}
+
+/// Reads a whole upstream body (bounded by [`MAX_MODEL_REWRITE`]) into
+/// `out`, decoding its framing. `Ok(true)`: the connection may be pooled.
+async fn read_whole_body(
+    conn: &mut UpConn,
+    head: &http::ResponseHead,
+    mut framing: Framing,
+    timeout: Duration,
+    out: &mut Vec<u8>,
+) -> Result<bool, Failure> {
+    let mut piece = head.head_len..conn.buf.len();
+    loop {
+        let data = &conn.buf[piece.clone()];
+        let done = match &mut framing {
+            Framing::Chunked(d) => {
+                d.feed(data, Some(out))
+                    .map_err(|_| Failure::BadResponse("bad chunked encoding"))?;
+                d.is_done()
+            }
+            Framing::Length(rem) => {
+                let take = data.len().min(*rem);
+                out.extend_from_slice(&data[..take]);
+                *rem -= take;
+                *rem == 0
+            }
+            Framing::UntilClose => {
+                out.extend_from_slice(data);
+                false
+            }
+            Framing::None => true,
+        };
+        if out.len() > MAX_MODEL_REWRITE {
+            return Err(Failure::BadResponse("response too large to translate"));
+        }
+        if done {
+            return Ok(head.keep_alive);
+        }
+        match read_piece(conn, timeout).await? {
+            0 if matches!(framing, Framing::UntilClose) => return Ok(false),
+            0 => {
+                return Err(Failure::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "upstream closed mid-response",
+                )))
+            }
+            n => piece = 0..n,
+        }
+    }
+}
+
+/// A non-stream answer in the other format: read whole, translated once,
+/// written with its new length.
+#[allow(clippy::too_many_arguments)]
+async fn relay_translated(
+    shard: &Shard,
+    c: &mut Conn,
+    up: &Upstreams,
+    mut conn: UpConn,
+    head: &http::ResponseHead,
+    framing: Framing,
+    x: &Exchange<'_>,
+    timeout: Duration,
+) -> Result<After, Failure> {
+    let mut raw = shard.bufs.get();
+    let reusable = match read_whole_body(&mut conn, head, framing, timeout, &mut raw).await {
+        Ok(r) => r,
+        Err(f) => {
+            shard.bufs.put(raw);
+            return Err(f);
+        }
+    };
+    let mut body = shard.bufs.get();
+    let translated = match x.mode() {
+        Mode::OpenAiToAnthropic => {
+            anthropic::anthropic_to_openai_response(&raw, x.client_model, &mut body)
+        }
+        _ => anthropic::openai_to_anthropic_response(&raw, x.client_model, &mut body),
+    };
+    shard.bufs.put(raw);
+    if translated.is_err() {
+        shard.bufs.put(body);
+        return Err(Failure::BadResponse("untranslatable response body"));
+    }
+    let w = &mut c.wbuf;
+    w.clear();
+    http::write_status_line(w, head.status);
+    w.extend_from_slice(b"content-type: application/json\r\ncontent-length: ");
+    http::push_u64(w, body.len() as u64);
+    w.extend_from_slice(b"\r\n");
+    if x.close {
+        w.extend_from_slice(b"connection: close\r\n");
+    }
+    write_litellm_headers(w, x);
+    write_provider_headers(w, &conn.buf[..head.head_len.min(conn.buf.len())]);
+    w.extend_from_slice(errors::SECURITY_HEADERS);
+    w.extend_from_slice(b"\r\n");
+    w.extend_from_slice(&body);
+    shard.bufs.put(body);
+    if c.flush().await.is_err() {
+        return Ok(After::Close);
+    }
+    if reusable {
+        up.checkin(conn);
+    }
+    Ok(if x.close {
+        After::Close
+    } else {
+        After::KeepAlive
+    })
 }
 
 /// Reads an upstream error body (bounded) and turns it into a failure.
@@ -1157,13 +1510,21 @@ async fn answer_mock(
             memchr::memmem::find(&body[r.clone()], b"\"include_usage\":true").is_some()
                 || memchr::memmem::find(&body[r.clone()], b"\"include_usage\": true").is_some()
         });
-        mock::write_stream(w, model, text, call_id, include_usage);
+        if ep == Endpoint::Messages {
+            mock::write_anthropic_stream(w, model, text, call_id);
+        } else {
+            mock::write_stream(w, model, text, call_id, include_usage);
+        }
     } else {
         w.extend_from_slice(b"content-length: ");
         let at = w.len();
         w.extend_from_slice(b"          \r\n\r\n");
         let start = w.len();
-        mock::write_body(w, ep.mock_kind(), model, text, call_id);
+        if ep == Endpoint::Messages {
+            mock::write_anthropic_body(w, model, text, call_id);
+        } else {
+            mock::write_body(w, ep.mock_kind(), model, text, call_id);
+        }
         let n = w.len() - start;
         errors::patch_len(w, at, n);
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, Deployment};
 use crate::translate::quote;
-use crate::upstream::{parse_base_url, Origin, Target};
+use crate::upstream::{parse_base_url, Origin, Target, Wire};
 
 /// The default `api_base` of the `openai` provider.
 pub const OPENAI_BASE: &str = "https://api.openai.com/v1";
@@ -21,7 +21,6 @@ pub const OPENAI_BASE: &str = "https://api.openai.com/v1";
 /// Providers whose wire format is not OpenAI's: they need a translator, which
 /// later work adds. Until then their deployments answer a clear error.
 const NEEDS_TRANSLATION: &[&str] = &[
-    "anthropic",
     "bedrock",
     "bedrock_converse",
     "vertex_ai",
@@ -50,7 +49,7 @@ const NEEDS_TRANSLATION: &[&str] = &[
 pub enum Backend {
     /// `mock_response`: answered inside the shard.
     Mock(String),
-    /// An OpenAI-wire-format upstream.
+    /// An HTTP upstream; `Target::wire` says which API it speaks.
     OpenAi(Target),
     /// A provider Ringway cannot speak to yet: the message says which.
     Unsupported(String),
@@ -285,6 +284,9 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
     // its own URL scheme; the OpenAI-compatible family comes from the
     // provider table (default base URL, key variables, header, quirks); any
     // other prefix is served as OpenAI-compatible when given an api_base.
+    if provider == "anthropic" {
+        return anthropic_target(d, origins, &env);
+    }
     let azure = provider == "azure";
     let table = crate::providers::lookup(if provider == "*" { "openai" } else { provider });
     let base = match (&d.api_base, provider, table) {
@@ -317,41 +319,8 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
         }
     };
     let url = parse_base_url(&base).map_err(|e| format!("model_list '{}': {e}", d.model_name))?;
-    let origin = match origins
-        .iter()
-        .position(|o| o.tls == url.tls && o.host == url.host && o.port == url.port)
-    {
-        Some(i) => i,
-        None => {
-            let server_name = if url.tls {
-                Some(
-                    rustls_pki_types::ServerName::try_from(url.host.clone())
-                        .map_err(|e| format!("api_base '{base}': {e}"))?,
-                )
-            } else {
-                None
-            };
-            origins.push(Origin {
-                tls: url.tls,
-                host: url.host.clone(),
-                port: url.port,
-                server_name,
-            });
-            origins.len() - 1
-        }
-    };
-    let default_port = if url.tls { 443 } else { 80 };
-    let mut h = Vec::new();
-    h.extend_from_slice(b"host: ");
-    if url.host.contains(':') {
-        h.extend_from_slice(format!("[{}]", url.host).as_bytes());
-    } else {
-        h.extend_from_slice(url.host.as_bytes());
-    }
-    if url.port != default_port {
-        h.extend_from_slice(format!(":{}", url.port).as_bytes());
-    }
-    h.extend_from_slice(b"\r\n");
+    let origin = origin_of(&url, &base, origins)?;
+    let mut h = host_header(&url);
     let explicit_key = d.api_key.as_deref().filter(|k| !k.is_empty());
     let key = match (azure, table) {
         (true, _) => explicit_key
@@ -443,6 +412,108 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
         fixed_headers: h,
         api_base: base,
         max_tokens_rename: table.is_some_and(|p| p.max_completion_tokens_as_max_tokens),
+        wire: Wire::OpenAi,
+    }))
+}
+
+/// The numbered origin of an `api_base`, added on first sight.
+fn origin_of(
+    url: &crate::upstream::BaseUrl,
+    base: &str,
+    origins: &mut Vec<Origin>,
+) -> Result<usize, String> {
+    if let Some(i) = origins
+        .iter()
+        .position(|o| o.tls == url.tls && o.host == url.host && o.port == url.port)
+    {
+        return Ok(i);
+    }
+    let server_name = if url.tls {
+        Some(
+            rustls_pki_types::ServerName::try_from(url.host.clone())
+                .map_err(|e| format!("api_base '{base}': {e}"))?,
+        )
+    } else {
+        None
+    };
+    origins.push(Origin {
+        tls: url.tls,
+        host: url.host.clone(),
+        port: url.port,
+        server_name,
+    });
+    Ok(origins.len() - 1)
+}
+
+/// `host:` line for a base URL (port only when not the scheme's default).
+fn host_header(url: &crate::upstream::BaseUrl) -> Vec<u8> {
+    let default_port = if url.tls { 443 } else { 80 };
+    let mut h = Vec::new();
+    h.extend_from_slice(b"host: ");
+    if url.host.contains(':') {
+        h.extend_from_slice(format!("[{}]", url.host).as_bytes());
+    } else {
+        h.extend_from_slice(url.host.as_bytes());
+    }
+    if url.port != default_port {
+        h.extend_from_slice(format!(":{}", url.port).as_bytes());
+    }
+    h.extend_from_slice(b"\r\n");
+    h
+}
+
+/// Anthropic's default endpoint and API version (LiteLLM 1.106.2,
+/// `llms/anthropic/common_utils.py`).
+pub const ANTHROPIC_BASE: &str = "https://api.anthropic.com";
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// `anthropic/` deployments: the Messages API at `{api_base}/v1/messages`
+/// (an `api_base` already ending in `/v1/messages` is used as is), keyed by
+/// `x-api-key` from `api_key` or `ANTHROPIC_API_KEY`.
+fn anthropic_target(
+    d: &Deployment,
+    origins: &mut Vec<Origin>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Backend, String> {
+    let base = d
+        .api_base
+        .clone()
+        .or_else(|| env("ANTHROPIC_API_BASE"))
+        .or_else(|| env("ANTHROPIC_BASE_URL"))
+        .unwrap_or_else(|| ANTHROPIC_BASE.to_string());
+    let url = parse_base_url(&base).map_err(|e| format!("model_list '{}': {e}", d.model_name))?;
+    let origin = origin_of(&url, &base, origins)?;
+    let mut h = host_header(&url);
+    let key = d
+        .api_key
+        .clone()
+        .filter(|k| !k.is_empty())
+        .or_else(|| env("ANTHROPIC_API_KEY"));
+    if let Some(k) = key {
+        check_header_value(&k, "api_key")?;
+        push_header(&mut h, "x-api-key", &k);
+    }
+    for (k, v) in &d.extra_headers {
+        check_header_value(v, k)?;
+        push_header(&mut h, k, v);
+    }
+    h.extend_from_slice(
+        b"content-type: application/json\r\naccept: application/json\r\nuser-agent: ringway/",
+    );
+    h.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
+    h.extend_from_slice(b"\r\n");
+    let messages = if url.path.ends_with("/v1/messages") {
+        url.path.clone()
+    } else {
+        format!("{}/v1/messages", url.path)
+    };
+    Ok(Backend::OpenAi(Target {
+        origin,
+        paths: [messages.clone(), messages.clone(), messages],
+        fixed_headers: h,
+        api_base: base,
+        max_tokens_rename: false,
+        wire: Wire::Anthropic,
     }))
 }
 
@@ -539,10 +610,14 @@ mod tests {
         assert_eq!(rest, Some("gpt-4o"));
         assert!(r.group("nope").is_none());
         let (g, _) = r.group("claude").unwrap();
-        assert!(matches!(
-            r.routes[g.routes[0]].backend,
-            Backend::Unsupported(_)
-        ));
+        match &r.routes[g.routes[0]].backend {
+            Backend::OpenAi(t) => {
+                assert_eq!(t.wire, Wire::Anthropic);
+                assert_eq!(t.paths[0], "/v1/messages");
+                assert_eq!(t.api_base, ANTHROPIC_BASE);
+            }
+            other => panic!("{other:?}"),
+        }
         let (g, _) = r.group("demo").unwrap();
         assert!(matches!(r.routes[g.routes[0]].backend, Backend::Mock(_)));
         let (g, _) = r.group("openai/x").unwrap();

@@ -384,6 +384,25 @@ impl Conn {
         r.map(|_| ())
     }
 
+    /// An error in the shape the endpoint's clients expect: Anthropic's
+    /// `{"type":"error","error":{...}}` on `/v1/messages`, LiteLLM's
+    /// envelope everywhere else.
+    pub(crate) async fn send_ep_error(
+        &mut self,
+        ep: Endpoint,
+        e: &ApiError<'_>,
+        close: bool,
+    ) -> io::Result<()> {
+        if ep != Endpoint::Messages {
+            return self.send_error(e, close).await;
+        }
+        self.wbuf.clear();
+        errors::write_json_response(&mut self.wbuf, e.status, close, b"", |o| {
+            crate::anthropic::anthropic_error_body(e.status, e.message, o)
+        });
+        self.flush().await
+    }
+
     pub(crate) async fn send_error(&mut self, e: &ApiError<'_>, close: bool) -> io::Result<()> {
         self.wbuf.clear();
         errors::write_response(&mut self.wbuf, e, close, b"");
@@ -621,6 +640,8 @@ pub(crate) enum Endpoint {
     Chat,
     Completions,
     Embeddings,
+    /// Anthropic's `/v1/messages`.
+    Messages,
 }
 
 impl Endpoint {
@@ -630,6 +651,7 @@ impl Endpoint {
             Endpoint::Chat => "/chat/completions",
             Endpoint::Completions => "/completions",
             Endpoint::Embeddings => "/embeddings",
+            Endpoint::Messages => "/v1/messages",
         }
     }
 
@@ -639,6 +661,9 @@ impl Endpoint {
             Endpoint::Chat => 0,
             Endpoint::Completions => 1,
             Endpoint::Embeddings => 2,
+            // Translated to chat for OpenAI upstreams; `paths[0]` is
+            // `/v1/messages` on Anthropic ones.
+            Endpoint::Messages => 0,
         }
     }
     pub(crate) fn mock_kind(self) -> MockKind {
@@ -646,6 +671,7 @@ impl Endpoint {
             Endpoint::Chat => MockKind::Chat,
             Endpoint::Completions => MockKind::Completion,
             Endpoint::Embeddings => MockKind::Embedding,
+            Endpoint::Messages => MockKind::Chat,
         }
     }
 }
@@ -665,6 +691,7 @@ fn endpoint_of(rest: &[u8]) -> Option<Endpoint> {
         b"/chat/completions" => Some(Endpoint::Chat),
         b"/completions" => Some(Endpoint::Completions),
         b"/embeddings" => Some(Endpoint::Embeddings),
+        b"/messages" => Some(Endpoint::Messages),
         _ => None,
     }
 }
@@ -834,36 +861,51 @@ async fn proxy(
     });
     // Azure-style paths name the model; rare, so an owned copy is fine.
     let path_model = path_model.map(|r| String::from_utf8_lossy(&c.rbuf[r]).into_owned());
-    // Take the body's buffer out of the connection for the exchange, so the
-    // connection can be used mutably while the body is borrowed.
-    let (body_buf, range, from_chunked) = match body_at {
-        BodyAt::Buf(r) => (std::mem::take(&mut c.rbuf), r.clone(), false),
-        BodyAt::Chunked(_) => {
-            let b = std::mem::take(&mut c.chunked);
-            let len = b.len();
-            (b, 0..len, true)
-        }
+    // Take the buffers holding the head and the body out of the connection
+    // for the exchange, so it can be used mutably while they are borrowed.
+    let head_buf = std::mem::take(&mut c.rbuf);
+    let chunk_buf = match body_at {
+        BodyAt::Chunked(_) => Some(std::mem::take(&mut c.chunked)),
+        BodyAt::Buf(_) => None,
+    };
+    let body: &[u8] = match (body_at, &chunk_buf) {
+        (BodyAt::Buf(r), _) => &head_buf[r.clone()],
+        (BodyAt::Chunked(_), Some(b)) => b,
+        (BodyAt::Chunked(_), None) => &[],
+    };
+    let pick = |r: &Option<std::ops::Range<usize>>| r.clone().map(|r| &head_buf[r]);
+    let hdrs = ClientHeaders {
+        anthropic_version: pick(&head.headers.anthropic_version),
+        anthropic_beta: pick(&head.headers.anthropic_beta),
     };
     let after = route_and_forward(
         shard,
         c,
-        &body_buf[range],
+        body,
         ep,
         path_model.as_deref(),
         close,
         num_retries,
+        &hdrs,
     )
     .await;
-    if from_chunked {
-        c.chunked = body_buf;
-    } else {
-        c.rbuf = body_buf;
+    c.rbuf = head_buf;
+    if let Some(b) = chunk_buf {
+        c.chunked = b;
     }
     after
 }
 
+/// Client headers the upstream request may carry on (Anthropic's API
+/// version and beta flags, for native `/v1/messages` passthrough).
+pub(crate) struct ClientHeaders<'a> {
+    pub(crate) anthropic_version: Option<&'a [u8]>,
+    pub(crate) anthropic_beta: Option<&'a [u8]>,
+}
+
 /// route, then translate + forward. Validation follows LiteLLM's order and
 /// wording: JSON, required parameter, `model` type, model group.
+#[allow(clippy::too_many_arguments)]
 async fn route_and_forward(
     shard: &Shard,
     c: &mut Conn,
@@ -872,6 +914,7 @@ async fn route_and_forward(
     path_model: Option<&str>,
     close: bool,
     num_retries: Option<u32>,
+    hdrs: &ClientHeaders<'_>,
 ) -> After {
     let gw = &*shard.gw;
     // LiteLLM reads an empty body as `{}`.
@@ -885,7 +928,7 @@ async fn route_and_forward(
                 let msg = format!("Invalid JSON payload: {}", e.0);
                 let err = ApiError::new(400, "invalid_request_error", &msg)
                     .with_param(Param::Str("request_body"));
-                let _ = c.send_error(&err, close).await;
+                let _ = c.send_ep_error(ep, &err, close).await;
                 return After::KeepAlive;
             }
         }
@@ -894,18 +937,19 @@ async fn route_and_forward(
         Endpoint::Chat => ("messages", fields.has_messages),
         Endpoint::Completions => ("prompt", fields.has_prompt),
         Endpoint::Embeddings => ("input", fields.has_input),
+        Endpoint::Messages => ("messages", fields.has_messages),
     };
     if !present {
         let msg = format!("{}: Missing required parameter: '{required}'.", ep.name());
         let err =
             ApiError::new(400, "invalid_request_error", &msg).with_param(Param::Str(required));
-        let _ = c.send_error(&err, close).await;
+        let _ = c.send_ep_error(ep, &err, close).await;
         return After::KeepAlive;
     }
     if fields.model_not_string && path_model.is_none() {
         let err = ApiError::new(400, "bad_request_error", "'model' must be a string.")
             .with_param(Param::Str("model"));
-        let _ = c.send_error(&err, close).await;
+        let _ = c.send_ep_error(ep, &err, close).await;
         return After::KeepAlive;
     }
     let model_name = match (path_model, fields.model_raw(body)) {
@@ -937,7 +981,7 @@ async fn route_and_forward(
         };
         let mut err = ApiError::new(400, "invalid_request_error", &msg);
         err.psf = psf;
-        let _ = c.send_error(&err, close).await;
+        let _ = c.send_ep_error(ep, &err, close).await;
         return After::KeepAlive;
     };
     forward(
@@ -950,6 +994,8 @@ async fn route_and_forward(
         ep,
         close,
         num_retries,
+        hdrs,
+        model_name.as_deref().unwrap_or(&group.name),
     )
     .await
 }

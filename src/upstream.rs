@@ -53,6 +53,17 @@ pub struct Target {
     /// The provider takes `max_tokens`, not `max_completion_tokens`: the
     /// key is renamed in the spliced body (LiteLLM's param mapping).
     pub max_tokens_rename: bool,
+    /// Which API the upstream speaks.
+    pub wire: Wire,
+}
+
+/// The wire format of an upstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wire {
+    /// OpenAI Chat Completions / Completions / Embeddings.
+    OpenAi,
+    /// Anthropic Messages (`paths[0]` is `/v1/messages`).
+    Anthropic,
 }
 
 /// A parsed `api_base`.

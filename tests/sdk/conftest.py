@@ -15,6 +15,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MASTER_KEY = "sk-ringway-sdk-test-7f3e9a"
 UPSTREAM_KEY = "sk-upstream-mock-key"
+ANTHROPIC_UPSTREAM_KEY = "sk-ant-upstream-mock-key"
 
 
 def _bin(env, name):
@@ -57,7 +58,8 @@ def mock_url():
         [
             _bin("MOCK_LLM_BIN", "mock_llm"),
             "--port", "0", "--host", "127.0.0.1", "--shards", "1",
-            "--api-key", UPSTREAM_KEY, "--tokens", "8", "--quiet",
+            "--api-key", UPSTREAM_KEY, "--anthropic-key", ANTHROPIC_UPSTREAM_KEY,
+            "--tokens", "8", "--quiet",
         ],
         "mock_llm listening on",
     )
@@ -108,6 +110,11 @@ def gateway_url(mock_url, tmp_path_factory):
                   model: openai/gpt-4o-mini
                   api_base: {mock_url}/v1
                   api_key: sk-wrong
+              - model_name: claude
+                litellm_params:
+                  model: anthropic/claude-sonnet-4-5
+                  api_base: {mock_url}
+                  api_key: {ANTHROPIC_UPSTREAM_KEY}
               - model_name: "mock/*"
                 litellm_params:
                   model: "openai/*"
@@ -137,3 +144,10 @@ def client(gateway_url):
     import openai
 
     return openai.OpenAI(base_url=gateway_url + "/v1", api_key=MASTER_KEY, max_retries=0)
+
+
+@pytest.fixture
+def anthropic_client(gateway_url):
+    import anthropic
+
+    return anthropic.Anthropic(base_url=gateway_url, api_key=MASTER_KEY, max_retries=0)
