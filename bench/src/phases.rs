@@ -24,6 +24,8 @@ struct Bins {
     ringway: PathBuf,
     mock: PathBuf,
     loadgen: PathBuf,
+    /// Optional: the heap-allocation count is skipped (and said so) without it.
+    alloc_probe: PathBuf,
 }
 
 fn resolve_bins(o: &Options) -> Result<Bins, String> {
@@ -51,6 +53,7 @@ fn resolve_bins(o: &Options) -> Result<Bins, String> {
         ringway: pick(&o.ringway, "ringway", "--ringway")?,
         mock: pick(&o.mock, "mock_llm", "--mock")?,
         loadgen: pick(&o.loadgen, "loadgen", "--loadgen")?,
+        alloc_probe: dir.join("alloc-probe"),
     })
 }
 
@@ -1059,6 +1062,11 @@ pub fn run(o: &Options) -> Result<i32, String> {
     }
     res["syscalls"] = sc;
 
+    // Heap allocations per passthrough request (in-process counting
+    // allocator; see bench/src/bin/alloc_probe.rs).
+    println!("\n[+] heap allocations per passthrough request (alloc-probe)");
+    res["allocs"] = alloc_count(&bins.alloc_probe, &driver);
+
     // Whole-bench peaks, SSE included.
     rss["ringway"]["end_rss_kb"] = json!(procs::status_kb(rpid, "VmRSS"));
     rss["ringway"]["peak_kb"] = json!(procs::status_kb(rpid, "VmHWM"));
@@ -1200,6 +1208,41 @@ fn remeasure(env: &mut Env, first: &Value) -> Result<Value, String> {
         "fixed_qps": fixed_runs,
         "sse": first["sse"],
     }))
+}
+
+/// Runs `alloc-probe` with Ringway's driver and returns its JSON (or a
+/// `skipped` note when the binary is missing or fails).
+fn alloc_count(probe: &Path, driver: &str) -> Value {
+    if !procs::is_executable(probe) {
+        let why = format!(
+            "{} not found (cargo build --release --workspace builds it)",
+            probe.display()
+        );
+        println!("  skipped: {why}");
+        return json!({"skipped": why});
+    }
+    let d = if driver == "io_uring" {
+        "uring"
+    } else {
+        driver
+    };
+    println!("  $ {} --driver {d}", probe.display());
+    match std::process::Command::new(probe)
+        .args(["--driver", d])
+        .output()
+    {
+        Ok(out) if out.status.success() => match serde_json::from_slice::<Value>(&out.stdout) {
+            Ok(v) => {
+                println!("  -> {} allocations/request", v["allocs_per_request"]);
+                v
+            }
+            Err(e) => json!({"skipped": format!("unreadable output: {e}")}),
+        },
+        Ok(out) => {
+            json!({"skipped": format!("failed: {}", String::from_utf8_lossy(&out.stderr).trim())})
+        }
+        Err(e) => json!({"skipped": format!("could not run: {e}")}),
+    }
 }
 
 #[cfg(test)]

@@ -345,6 +345,19 @@ pub fn table(r: &Value) -> String {
         );
     }
 
+    let al = &r["allocs"];
+    if al.is_object() {
+        heading(
+            &mut o,
+            "heap allocations/request, passthrough, steady state (alloc-probe)",
+        );
+        let cell = match al["allocs_per_request"].as_f64() {
+            Some(v) => format!("{v:.3} ({})", al["driver"].as_str().unwrap_or("?")),
+            None => format!("skipped: {}", al["skipped"].as_str().unwrap_or("?")),
+        };
+        row(&mut o, "  ringway", ["", &cell, "", ""]);
+    }
+
     let sc = &r["syscalls"];
     if sc.is_object() {
         let rw = &sc["ringway"];
