@@ -117,6 +117,13 @@ pub(crate) async fn forward(
         let ri = gw.router.choose(group, &mut shard.rng.borrow_mut(), skip);
         let route = &gw.router.routes[ri];
         let target = match &route.backend {
+            Backend::Mock(_) if ep == Endpoint::Responses => {
+                let msg = "litellm.BadRequestError: mock_response deployments do not answer /v1/responses in Ringway yet";
+                let _ = c
+                    .send_error(&ApiError::new(400, "invalid_request_error", msg), close)
+                    .await;
+                return After::KeepAlive;
+            }
             Backend::Mock(text) => {
                 return answer_mock(c, route, group, ep, fields, body, text, &call_id, close).await
             }
@@ -206,7 +213,11 @@ pub(crate) async fn forward(
 
 /// Anthropic upstreams serve chat only (and `/v1/messages`).
 fn t_unsupported(t: &Target, ep: Endpoint) -> bool {
-    t.wire == Wire::Anthropic && matches!(ep, Endpoint::Completions | Endpoint::Embeddings)
+    t.wire == Wire::Anthropic
+        && matches!(
+            ep,
+            Endpoint::Completions | Endpoint::Embeddings | Endpoint::Responses
+        )
 }
 
 /// A LiteLLM-shaped error for an upstream failure: the provider's status,

@@ -398,10 +398,16 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
         }
         check_header_value(&version, "api_version")?;
         ENDPOINT_SUFFIXES.map(|suffix| {
-            format!(
-                "{}/openai/deployments/{dep}{suffix}?api-version={version}",
-                url.path
-            )
+            if suffix == "/responses" {
+                // Azure's Responses API is per resource; the body's model
+                // names the deployment.
+                format!("{}/openai/responses?api-version={version}", url.path)
+            } else {
+                format!(
+                    "{}/openai/deployments/{dep}{suffix}?api-version={version}",
+                    url.path
+                )
+            }
         })
     } else {
         ENDPOINT_SUFFIXES.map(|suffix| format!("{}{suffix}", url.path))
@@ -509,7 +515,12 @@ fn anthropic_target(
     };
     Ok(Backend::OpenAi(Target {
         origin,
-        paths: [messages.clone(), messages.clone(), messages],
+        paths: [
+            messages.clone(),
+            messages.clone(),
+            messages.clone(),
+            messages,
+        ],
         fixed_headers: h,
         api_base: base,
         max_tokens_rename: false,
@@ -518,7 +529,12 @@ fn anthropic_target(
 }
 
 /// Path suffixes of the proxied endpoints, indexed by `Endpoint::index`.
-pub const ENDPOINT_SUFFIXES: [&str; 3] = ["/chat/completions", "/completions", "/embeddings"];
+pub const ENDPOINT_SUFFIXES: [&str; 4] = [
+    "/chat/completions",
+    "/completions",
+    "/embeddings",
+    "/responses",
+];
 
 /// LiteLLM's `AZURE_DEFAULT_API_VERSION` (litellm/__init__.py, 1.106.2).
 pub const AZURE_DEFAULT_API_VERSION: &str = "2025-02-01-preview";

@@ -642,6 +642,8 @@ pub(crate) enum Endpoint {
     Embeddings,
     /// Anthropic's `/v1/messages`.
     Messages,
+    /// OpenAI's Responses API (`/v1/responses`).
+    Responses,
 }
 
 impl Endpoint {
@@ -652,6 +654,7 @@ impl Endpoint {
             Endpoint::Completions => "/completions",
             Endpoint::Embeddings => "/embeddings",
             Endpoint::Messages => "/v1/messages",
+            Endpoint::Responses => "/responses",
         }
     }
 
@@ -664,6 +667,7 @@ impl Endpoint {
             // Translated to chat for OpenAI upstreams; `paths[0]` is
             // `/v1/messages` on Anthropic ones.
             Endpoint::Messages => 0,
+            Endpoint::Responses => 3,
         }
     }
     pub(crate) fn mock_kind(self) -> MockKind {
@@ -671,7 +675,7 @@ impl Endpoint {
             Endpoint::Chat => MockKind::Chat,
             Endpoint::Completions => MockKind::Completion,
             Endpoint::Embeddings => MockKind::Embedding,
-            Endpoint::Messages => MockKind::Chat,
+            Endpoint::Messages | Endpoint::Responses => MockKind::Chat,
         }
     }
 }
@@ -692,6 +696,7 @@ fn endpoint_of(rest: &[u8]) -> Option<Endpoint> {
         b"/completions" => Some(Endpoint::Completions),
         b"/embeddings" => Some(Endpoint::Embeddings),
         b"/messages" => Some(Endpoint::Messages),
+        b"/responses" => Some(Endpoint::Responses),
         _ => None,
     }
 }
@@ -707,6 +712,9 @@ fn classify(path: &[u8], path_start: usize) -> RouteKind {
         .unwrap_or(p);
     if let Some(ep) = endpoint_of(unversioned) {
         return RouteKind::Proxy(ep, None);
+    }
+    if p == b"/openai/v1/responses" {
+        return RouteKind::Proxy(Endpoint::Responses, None);
     }
     match unversioned {
         b"/models" => return RouteKind::Models,
@@ -938,6 +946,7 @@ async fn route_and_forward(
         Endpoint::Completions => ("prompt", fields.has_prompt),
         Endpoint::Embeddings => ("input", fields.has_input),
         Endpoint::Messages => ("messages", fields.has_messages),
+        Endpoint::Responses => ("input", fields.has_input),
     };
     if !present {
         let msg = format!("{}: Missing required parameter: '{required}'.", ep.name());

@@ -42,10 +42,11 @@ pub struct Origin {
 #[derive(Clone, Debug)]
 pub struct Target {
     pub origin: usize,
-    /// Request target per proxied endpoint (chat, completions, embeddings),
+    /// Request target per proxied endpoint (chat, completions, embeddings,
+    /// responses),
     /// e.g. "/v1/chat/completions" or Azure's
     /// "/openai/deployments/{dep}/chat/completions?api-version=...".
-    pub paths: [String; 3],
+    pub paths: [String; 4],
     /// `host:`, auth, `extra_headers`, user-agent... each line CRLF-terminated.
     pub fixed_headers: Vec<u8>,
     /// `api_base` as configured, for the `x-litellm-model-api-base` header.

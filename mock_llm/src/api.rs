@@ -44,6 +44,7 @@ enum Route<'a> {
     Models,
     Model(&'a str),
     Messages,
+    Responses,
     Health,
     Stats,
     ResetStats,
@@ -60,6 +61,7 @@ impl<'a> Route<'a> {
             b"/v1/embeddings" | b"/embeddings" => Route::Embeddings,
             b"/v1/models" | b"/models" => Route::Models,
             b"/v1/messages" => Route::Messages,
+            b"/v1/responses" | b"/responses" | b"/openai/responses" => Route::Responses,
             b"/health" | b"/healthz" => Route::Health,
             b"/mock/stats" => Route::Stats,
             b"/mock/reset" => Route::ResetStats,
@@ -98,7 +100,11 @@ impl<'a> Route<'a> {
     fn is_model_call(self) -> bool {
         matches!(
             self,
-            Route::Chat | Route::Completions | Route::Embeddings | Route::Messages
+            Route::Chat
+                | Route::Completions
+                | Route::Embeddings
+                | Route::Messages
+                | Route::Responses
         )
     }
 }
@@ -198,7 +204,7 @@ pub(crate) fn handle<'a>(
             }
             push_response(out, 200, JSON, conn, scratch);
         }
-        Route::Chat | Route::Completions | Route::Embeddings => {
+        Route::Chat | Route::Completions | Route::Embeddings | Route::Responses => {
             return openai(shard, head, raw, body, route, deployment, out, scratch);
         }
         Route::Messages => return anthropic(shard, head, raw, body, out, scratch),
@@ -626,17 +632,17 @@ fn openai<'a>(
     }
     let meta = meta_of(shard, &req, model);
     if req.stream == Some(true) {
-        let kind = if route == Route::Chat {
-            StreamKind::Chat
-        } else {
-            StreamKind::Completion
+        let kind = match route {
+            Route::Chat => StreamKind::Chat,
+            Route::Responses => StreamKind::Responses,
+            _ => StreamKind::Completion,
         };
         return start_stream(shard, head, kind, meta, req.include_usage(), later, out);
     }
-    if route == Route::Chat {
-        payload::push_chat(scratch, &meta, &shard.answer);
-    } else {
-        payload::push_completion(scratch, &meta, &shard.answer);
+    match route {
+        Route::Chat => payload::push_chat(scratch, &meta, &shard.answer),
+        Route::Responses => payload::push_response_object(scratch, &meta, &shard.answer, true),
+        _ => payload::push_completion(scratch, &meta, &shard.answer),
     }
     push_response(out, 200, JSON, conn, scratch);
     later

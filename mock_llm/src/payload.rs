@@ -139,6 +139,46 @@ pub(crate) fn push_completion(out: &mut Vec<u8>, m: &Meta<'_>, answer: &Answer) 
     out.push(b'}');
 }
 
+/// An OpenAI Responses API `response` object (`done`: completed with its
+/// output; otherwise the `in_progress` shell sent by `response.created`).
+pub(crate) fn push_response_object(out: &mut Vec<u8>, m: &Meta<'_>, answer: &Answer, done: bool) {
+    out.extend_from_slice(b"{\"id\":\"resp_mock_");
+    m.push_id(out);
+    out.extend_from_slice(b"\",\"object\":\"response\",\"created_at\":");
+    push_u64(out, m.created);
+    out.extend_from_slice(b",\"status\":");
+    out.extend_from_slice(if done {
+        b"\"completed\""
+    } else {
+        b"\"in_progress\""
+    });
+    out.extend_from_slice(b",\"model\":");
+    push_json_str(out, &m.model);
+    out.extend_from_slice(b",\"output\":[");
+    if done {
+        out.extend_from_slice(b"{\"type\":\"message\",\"id\":\"msg_mock_");
+        m.push_id(out);
+        out.extend_from_slice(
+            b"\",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"",
+        );
+        out.extend_from_slice(answer.prefix(m.tokens).as_bytes());
+        out.extend_from_slice(b"\",\"annotations\":[]}]}");
+    }
+    out.extend_from_slice(b"],\"usage\":");
+    if done {
+        out.extend_from_slice(b"{\"input_tokens\":");
+        push_u64(out, m.prompt_tokens);
+        out.extend_from_slice(b",\"output_tokens\":");
+        push_u64(out, m.tokens as u64);
+        out.extend_from_slice(b",\"total_tokens\":");
+        push_u64(out, m.prompt_tokens + m.tokens as u64);
+        out.push(b'}');
+    } else {
+        out.extend_from_slice(b"null");
+    }
+    out.push(b'}');
+}
+
 /// An Anthropic `message` object.
 pub(crate) fn push_message(out: &mut Vec<u8>, m: &Meta<'_>, answer: &Answer) {
     out.extend_from_slice(b"{\"id\":\"msg_mock_");
@@ -242,6 +282,8 @@ pub(crate) enum StreamKind {
     Completion,
     /// Anthropic's `message_start` .. `message_stop`.
     Messages,
+    /// OpenAI Responses API: `response.created`, text deltas, `response.completed`.
+    Responses,
 }
 
 /// The events of one streamed answer, produced one at a time so `http` can
@@ -304,6 +346,30 @@ impl<'a> EventStream<'a> {
                     self.openai_chunk(buf, Part::Usage);
                 } else if s == first + n + 1 + usage {
                     buf.extend_from_slice(b"data: [DONE]\n\n");
+                } else {
+                    return None;
+                }
+            }
+            StreamKind::Responses => {
+                if s == 0 {
+                    buf.extend_from_slice(
+                        b"event: response.created\ndata: {\"type\":\"response.created\",\"response\":",
+                    );
+                    push_response_object(buf, &self.meta, answer, false);
+                    buf.extend_from_slice(b"}\n\n");
+                } else if s < 1 + n {
+                    buf.extend_from_slice(
+                        b"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,\"delta\":\"",
+                    );
+                    buf.extend_from_slice(answer.piece(s - 1).as_bytes());
+                    buf.extend_from_slice(b"\"}\n\n");
+                    return Some(true);
+                } else if s == 1 + n {
+                    buf.extend_from_slice(
+                        b"event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":",
+                    );
+                    push_response_object(buf, &self.meta, answer, true);
+                    buf.extend_from_slice(b"}\n\n");
                 } else {
                     return None;
                 }

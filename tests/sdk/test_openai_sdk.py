@@ -149,3 +149,21 @@ def test_stream_chunks_report_requested_model(client):
         )
     )
     assert chunks and all(c.model == "mock/streamed" for c in chunks)
+
+
+def test_responses_api_passthrough(client):
+    r = client.responses.create(model="gpt-4o-mini", input="hi")
+    assert r.status == "completed"
+    assert r.output_text.split() == [f"tok{i}" for i in range(8)]
+    assert r.model == "gpt-4o-mini"
+    events = list(client.responses.create(model="gpt-4o-mini", input="hi", stream=True))
+    types = [e.type for e in events]
+    assert types[0] == "response.created" and types[-1] == "response.completed"
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text.split() == [f"tok{i}" for i in range(8)]
+
+
+def test_responses_api_unsupported_provider_is_clear(client):
+    with pytest.raises(openai.BadRequestError) as e:
+        client.responses.create(model="claude", input="hi")
+    assert "/responses is not supported" in e.value.message
