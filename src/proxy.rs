@@ -1013,7 +1013,9 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
             // A pooled connection the upstream had closed: one fresh try.
             log::debug!("pooled upstream connection was stale ({e}); reconnecting");
             let wbuf = std::mem::take(&mut conn.wbuf);
-            conn = up.connect(origin).await.map_err(Failure::Connect)?;
+            conn = Box::pin(up.connect(origin))
+                .await
+                .map_err(Failure::Connect)?;
             conn.wbuf = wbuf;
             build_request(&mut conn.wbuf, &mut scratch, x)?;
             match send_and_read_head(&mut conn, timeout, max_header).await {
@@ -1034,7 +1036,8 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
         ResponseBody::None => Framing::None,
     };
     if head.status >= 400 {
-        return Err(collect_error(up, conn, &head, framing, timeout).await);
+        // Boxed (error path only): keeps the per-connection task small.
+        return Err(Box::pin(collect_error(up, conn, &head, framing, timeout)).await);
     }
     let sse = head
         .content_type
@@ -1053,7 +1056,12 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
             };
             return relay_sse(c, up, conn, &head, &mut t, x, timeout).await;
         }
-        return relay_translated(shard, c, up, conn, &head, framing, x, timeout).await;
+        // Boxed: translation is the rarer path, and its state would
+        // otherwise enlarge every connection task.
+        return Box::pin(relay_translated(
+            shard, c, up, conn, &head, framing, x, timeout,
+        ))
+        .await;
     }
     if let (true, Some(span)) = (sse, &x.fields.model) {
         if head.body != ResponseBody::None {

@@ -267,11 +267,12 @@ pub async fn run_shard(
                     if sh.conns.get() > sh.peak_conns.get() {
                         sh.peak_conns.set(sh.conns.get());
                     }
-                    monoio::spawn(async move {
+                    let fut = async move {
                         serve_conn(&sh, sock).await;
                         sh.conns.set(sh.conns.get() - 1);
                         maybe_trim(&sh);
-                    });
+                    };
+                    monoio::spawn(fut);
                 }
                 Err(e) => {
                     // EMFILE and friends: back off briefly instead of spinning.

@@ -229,7 +229,10 @@ impl Upstreams {
         if let Some(c) = self.take_idle(origin) {
             return Ok(c);
         }
-        self.connect(origin).await
+        // Boxed: a TLS handshake future is ~3 KB, and unboxed it would sit
+        // in every connection task's state (RSS per idle connection) for
+        // something only new upstream connections need.
+        Box::pin(self.connect(origin)).await
     }
 
     fn take_idle(&self, origin: usize) -> Option<UpConn> {
