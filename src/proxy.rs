@@ -230,6 +230,46 @@ struct UpstreamError {
     param: Option<String>,
 }
 
+/// LiteLLM's message prefix for a provider status (`litellm.<Class>: ` plus
+/// the repeat LiteLLM adds for most classes) and the fixed `type` (`None`:
+/// keep the provider's). From LiteLLM 1.106.2's exception mapping, checked
+/// on the wire (/work/notes/litellm-behaviour.md §3).
+fn error_class(status: u16) -> (&'static str, Option<&'static str>) {
+    match status {
+        400 | 422 => ("litellm.BadRequestError: ", None),
+        401 => (
+            "litellm.AuthenticationError: AuthenticationError: ",
+            Some("authentication_error"),
+        ),
+        403 => ("litellm.APIError: APIError: ", Some("permission_error")),
+        404 => ("litellm.NotFoundError: ", Some("invalid_request_error")),
+        408 => (
+            "litellm.Timeout: Timeout Error: ",
+            Some("invalid_request_error"),
+        ),
+        429 => (
+            "litellm.RateLimitError: RateLimitError: ",
+            Some("throttling_error"),
+        ),
+        502 => (
+            "litellm.BadGatewayError: BadGatewayError: ",
+            Some("internal_server_error"),
+        ),
+        503 => (
+            "litellm.ServiceUnavailableError: ServiceUnavailableError: ",
+            Some("internal_server_error"),
+        ),
+        s if s >= 500 => (
+            "litellm.InternalServerError: InternalServerError: ",
+            Some("internal_server_error"),
+        ),
+        _ => (
+            "litellm.APIError: APIError: ",
+            Some("invalid_request_error"),
+        ),
+    }
+}
+
 /// Python's `repr` of a float, as LiteLLM prints timeouts ("1.0", "0.5").
 fn py_float(v: f64) -> String {
     if v.fract() == 0.0 {
@@ -294,60 +334,16 @@ impl UpstreamError {
             Failure::Status { status, body, .. } => {
                 let (msg, up_type, up_param) = provider_error_fields(body);
                 let status = *status;
-                let (prefix, kind, param): (&str, Option<String>, Option<String>) = match status {
-                    400 | 422 => (
-                        "litellm.BadRequestError: OpenAIException - ",
+                let (class_prefix, fixed_type) = error_class(status);
+                // 400/422 keep the provider's `type` and `param`.
+                let (kind, param) = match fixed_type {
+                    Some(t) => (Some(t.to_string()), None),
+                    None => (
                         Some(up_type.unwrap_or_else(|| "invalid_request_error".into())),
                         up_param,
                     ),
-                    401 => (
-                        "litellm.AuthenticationError: AuthenticationError: OpenAIException - ",
-                        Some("authentication_error".into()),
-                        None,
-                    ),
-                    403 => (
-                        "litellm.APIError: APIError: OpenAIException - ",
-                        Some("permission_error".into()),
-                        None,
-                    ),
-                    404 => (
-                        "litellm.NotFoundError: OpenAIException - ",
-                        Some("invalid_request_error".into()),
-                        None,
-                    ),
-                    408 => (
-                        "litellm.Timeout: Timeout Error: OpenAIException - ",
-                        Some("invalid_request_error".into()),
-                        None,
-                    ),
-                    429 => (
-                        "litellm.RateLimitError: RateLimitError: OpenAIException - ",
-                        Some("throttling_error".into()),
-                        None,
-                    ),
-                    502 => (
-                        "litellm.BadGatewayError: BadGatewayError: OpenAIException - ",
-                        Some("internal_server_error".into()),
-                        None,
-                    ),
-                    503 => (
-                        "litellm.ServiceUnavailableError: ServiceUnavailableError: OpenAIException - ",
-                        Some("internal_server_error".into()),
-                        None,
-                    ),
-                    s if s >= 500 => (
-                        "litellm.InternalServerError: InternalServerError: OpenAIException - ",
-                        Some("internal_server_error".into()),
-                        None,
-                    ),
-                    _ => (
-                        "litellm.APIError: APIError: OpenAIException - ",
-                        Some("invalid_request_error".into()),
-                        None,
-                    ),
                 };
-                let prefix = prefix.replace("OpenAIException", exc);
-                let mut m = format!("{prefix}{msg}");
+                let mut m = format!("{class_prefix}{exc} - {msg}");
                 if status == 408 {
                     m.push_str(&deployment_info);
                 }
@@ -1587,6 +1583,50 @@ mod tests {
         assert_eq!(
             out,
             b"data: {\"model\":\"alias\",\"x\":1}\n\ndata: [DONE]\r\n\r\n".to_vec()
+        );
+    }
+
+    /// The exact bodies LiteLLM 1.106.2 answered on the wire
+    /// (/work/notes/litellm-behaviour.md §3) for the same provider errors.
+    #[test]
+    fn upstream_errors_match_litellm_bytes() {
+        let cfg = crate::config::Config::from_str(
+            "model_list:\n  - model_name: e400\n    litellm_params:\n      model: openai/x\n      api_base: http://127.0.0.1:1/v1\n  - model_name: e429\n    litellm_params:\n      model: openai/x\n      api_base: http://127.0.0.1:1/v1\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let r = crate::router::Router::build(&cfg).unwrap();
+        let render = |group: &str, status: u16, body: &str| {
+            let (g, _) = r.group(group).unwrap();
+            let route = &r.routes[g.routes[0]];
+            let Backend::OpenAi(t) = &route.backend else {
+                panic!("target")
+            };
+            let f = Failure::Status {
+                status,
+                body: body.as_bytes().to_vec(),
+                retry_after: None,
+            };
+            let e = UpstreamError::from_failure(&f, route, t, g, false);
+            let mut out = Vec::new();
+            errors::write_body(&mut out, &e.api());
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            render(
+                "e400",
+                400,
+                r#"{"error":{"message":"Invalid value for 'temperature': must be <= 2.","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}"#
+            ),
+            r#"{"error":{"message":"litellm.BadRequestError: OpenAIException - Invalid value for 'temperature': must be <= 2.\n\nLiteLLM: model group 'e400' failed with the error above. No fallback was attempted.","type":"invalid_request_error","param":"temperature","code":"400"}}"#
+        );
+        assert_eq!(
+            render(
+                "e429",
+                429,
+                r#"{"error":{"message":"Rate limit reached for gpt-4o-mini in organization org-x on requests per min (RPM): Limit 3, Used 3, Requested 1.","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#
+            ),
+            r#"{"error":{"message":"litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached for gpt-4o-mini in organization org-x on requests per min (RPM): Limit 3, Used 3, Requested 1.\n\nLiteLLM: model group 'e429' failed with the error above. No fallback was attempted.","type":"throttling_error","param":null,"code":"429"}}"#
         );
     }
 }
