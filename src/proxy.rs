@@ -116,7 +116,8 @@ pub(crate) async fn forward(
     loop {
         let ri = gw.router.choose(group, &mut shard.rng.borrow_mut(), skip);
         let route = &gw.router.routes[ri];
-        let target = match &route.backend {
+        let (backend, wildcard_rest) = route.backend_for_request(wildcard_rest);
+        let target = match backend {
             Backend::Mock(_) if ep == Endpoint::Responses => {
                 let msg = "litellm.BadRequestError: mock_response deployments do not answer /v1/responses in Ringway yet";
                 let _ = c

@@ -73,6 +73,10 @@ pub struct Route {
     /// `timeout` as configured (LiteLLM prints it in timeout messages).
     pub timeout_s: Option<f64>,
     pub max_retries: Option<u32>,
+    /// `model: "*"` deployments: a backend per provider prefix, built from
+    /// the provider table with the environment's credentials, so a request
+    /// for `groq/llama-3.1-8b` goes to Groq (LiteLLM's "any provider").
+    pub by_provider: Vec<(&'static str, Backend)>,
 }
 
 /// Deployments sharing a `model_name`, with cumulative weights for the draw.
@@ -108,6 +112,26 @@ fn secs_to_ms(s: Option<f64>, default_ms: u64) -> u64 {
     }
 }
 
+impl Route {
+    /// The backend for a request, and the model id to send: a `model: "*"`
+    /// deployment picks the provider named by the request's prefix
+    /// (`groq/llama-3.1-8b` → Groq, `llama-3.1-8b`); anything else is the
+    /// deployment's own backend.
+    pub fn backend_for_request<'a>(
+        &'a self,
+        wildcard_rest: Option<&'a str>,
+    ) -> (&'a Backend, Option<&'a str>) {
+        if let Some(rest) = wildcard_rest {
+            if let Some((prefix, model)) = rest.split_once('/') {
+                if let Some((_, b)) = self.by_provider.iter().find(|(p, _)| *p == prefix) {
+                    return (b, Some(model));
+                }
+            }
+        }
+        (&self.backend, wildcard_rest)
+    }
+}
+
 impl Router {
     pub fn build(cfg: &Config) -> Result<Router, String> {
         let default_timeout_ms =
@@ -116,7 +140,13 @@ impl Router {
         let mut routes = Vec::with_capacity(cfg.model_list.len());
         for d in &cfg.model_list {
             let backend = backend_for(d, &mut origins)?;
+            let by_provider = if d.provider == "*" && d.mock_response.is_none() {
+                star_backends(d, &mut origins)
+            } else {
+                Vec::new()
+            };
             routes.push(Route {
+                by_provider,
                 model_name: d.model_name.clone(),
                 model: d.model.clone(),
                 provider: d.provider.clone(),
@@ -420,6 +450,29 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
         max_tokens_rename: table.is_some_and(|p| p.max_completion_tokens_as_max_tokens),
         wire: Wire::OpenAi,
     }))
+}
+
+/// Backends for every provider a `model: "*"` deployment can reach: the
+/// table's OpenAI-compatible providers whose base URL is known, and
+/// Anthropic. Providers that cannot be reached
+/// without more configuration are left out (their requests fall back to the
+/// deployment's own OpenAI target, as an unknown prefix would).
+fn star_backends(d: &Deployment, origins: &mut Vec<Origin>) -> Vec<(&'static str, Backend)> {
+    let mut names: Vec<&'static str> = crate::providers::PROVIDERS.iter().map(|p| p.name).collect();
+    // Azure is left out: its URL names a deployment, which a bare model id
+    // does not identify.
+    names.push("anthropic");
+    let mut out = Vec::new();
+    for name in names {
+        let mut probe = d.clone();
+        probe.provider = name.to_string();
+        probe.api_base = None;
+        probe.api_key = None;
+        if let Ok(b @ Backend::OpenAi(_)) = backend_for(&probe, origins) {
+            out.push((name, b));
+        }
+    }
+    out
 }
 
 /// The numbered origin of an `api_base`, added on first sight.

@@ -466,3 +466,40 @@ fn provider_table_prefix_with_quirks() {
         r#"{"model":"llama-3.1-70b-versatile","messages":[{"role":"user","content":"hi"}],"max_tokens":3}"#
     );
 }
+
+#[test]
+fn star_deployment_routes_by_provider_prefix() {
+    // LiteLLM's `model: "*"`: any provider, credentials from the
+    // environment. The providers' base URLs point at the mock.
+    let m = start_mock(&["--api-key", "gsk-env", "--anthropic-key", "ant-env"]);
+    let v1 = format!("{}/v1", m.url);
+    let gw = start_gateway_env(
+        &format!(
+            "model_list:\n  - model_name: \"*\"\n    litellm_params:\n      model: \"*\"\ngeneral_settings:\n  master_key: {MASTER_KEY}\n"
+        ),
+        &[],
+        &[
+            ("GROQ_API_BASE", v1.as_str()),
+            ("GROQ_API_KEY", "gsk-env"),
+            ("ANTHROPIC_API_BASE", m.url.as_str()),
+            ("ANTHROPIC_API_KEY", "ant-env"),
+        ],
+    );
+    let r = roundtrip(gw.addr, &chat_request("groq/llama-3.1-8b-instant", "")).unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["model"], "groq/llama-3.1-8b-instant");
+    let stats = mock_stats(&m);
+    assert_eq!(stats["last_path"], "/v1/chat/completions");
+    assert_eq!(stats["last_headers"]["authorization"], "Bearer gsk-env");
+    assert!(stats["last_body"]
+        .as_str()
+        .unwrap()
+        .contains("\"model\":\"llama-3.1-8b-instant\""));
+    // An Anthropic model through the same catch-all: translated.
+    let r = roundtrip(gw.addr, &chat_request("anthropic/claude-sonnet-4-5", "")).unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["object"], "chat.completion");
+    let stats = mock_stats(&m);
+    assert_eq!(stats["last_path"], "/v1/messages");
+    assert_eq!(stats["last_headers"]["x-api-key"], "ant-env");
+}

@@ -57,10 +57,16 @@ pub fn start_gateway(yaml: &str) -> Gateway {
 }
 
 pub fn start_gateway_with(yaml: &str, extra_args: &[&str]) -> Gateway {
+    start_gateway_env(yaml, extra_args, &[])
+}
+
+/// Like [`start_gateway_with`], with extra environment variables.
+pub fn start_gateway_env(yaml: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Gateway {
     let dir = TempDir::new("gw");
     let cfg = dir.0.join("config.yaml");
     std::fs::write(&cfg, yaml).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ringway"))
+        .envs(env.iter().copied())
         .arg("--config")
         .arg(&cfg)
         .args([
