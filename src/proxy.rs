@@ -1550,6 +1550,195 @@ async fn answer_mock(
     }
 }
 
+/// Client request headers a pass-through does not forward: framing and
+/// hop-by-hop ones, and the caller's gateway key (the provider credential
+/// is injected instead).
+fn pass_through_skips(name: &[u8]) -> bool {
+    const SKIP: &[&str] = &[
+        "host",
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "expect",
+        "te",
+        "upgrade",
+        "proxy-connection",
+    ];
+    SKIP.iter().any(|s| name.eq_ignore_ascii_case(s.as_bytes()))
+        || (name.len() > 10 && name[..10].eq_ignore_ascii_case(b"x-litellm-"))
+}
+
+/// Upstream response headers a pass-through does not copy (it sets its own
+/// framing).
+fn pass_back_skips(name: &[u8]) -> bool {
+    const SKIP: &[&str] = &[
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+    ];
+    SKIP.iter().any(|s| name.eq_ignore_ascii_case(s.as_bytes()))
+}
+
+/// A provider pass-through (`/anthropic/v1/messages` → the provider's
+/// `/v1/messages`): the client's method, path, query, body and headers go
+/// up as they are, with the provider credential from the environment in
+/// place of the caller's gateway key; the answer comes back as it is, read
+/// for write.
+pub(crate) async fn pass_through(
+    shard: &Shard,
+    c: &mut Conn,
+    head: &[u8],
+    target: &[u8],
+    body: &[u8],
+    pt: &crate::router::PassThrough,
+    close: bool,
+) -> After {
+    let up = &shard.up;
+    let timeout = Duration::from_millis(600_000);
+    let max_header = shard.gw.settings.max_header_bytes;
+    let fail = |why: &str| {
+        format!(
+            "litellm.InternalServerError: pass-through to {} failed: {why}",
+            pt.prefix
+        )
+    };
+    let mut conn = match up.checkout(pt.origin).await {
+        Ok(conn) => conn,
+        Err(e) => {
+            let msg = fail(&e.to_string());
+            let _ = c
+                .send_error(&ApiError::new(500, "internal_server_error", &msg), close)
+                .await;
+            return After::KeepAlive;
+        }
+    };
+    let method = head.split(|&b| b == b' ').next().unwrap_or(b"GET");
+    let mut w = shard.bufs.get();
+    w.extend_from_slice(method);
+    w.push(b' ');
+    w.extend_from_slice(pt.base_path.as_bytes());
+    w.extend_from_slice(target);
+    w.extend_from_slice(b" HTTP/1.1\r\n");
+    w.extend_from_slice(&pt.fixed_headers);
+    for (name, value) in http::header_lines(head) {
+        if pass_through_skips(name) {
+            continue;
+        }
+        w.extend_from_slice(name);
+        w.extend_from_slice(b": ");
+        w.extend_from_slice(value);
+        w.extend_from_slice(b"\r\n");
+    }
+    w.extend_from_slice(b"content-length: ");
+    http::push_u64(&mut w, body.len() as u64);
+    w.extend_from_slice(b"\r\n\r\n");
+    w.extend_from_slice(body);
+    conn.wbuf = w;
+    let head_up = match send_and_read_head(&mut conn, timeout, max_header).await {
+        Ok(h) => h,
+        Err(HeadFail::Stale(e)) | Err(HeadFail::Fail(Failure::Io(e))) => {
+            let msg = fail(&format!("Connection error. ({e})"));
+            let _ = c
+                .send_error(&ApiError::new(500, "internal_server_error", &msg), close)
+                .await;
+            return After::KeepAlive;
+        }
+        Err(HeadFail::Fail(f)) => {
+            let msg = fail(&f.to_string());
+            let _ = c
+                .send_error(&ApiError::new(500, "internal_server_error", &msg), close)
+                .await;
+            return After::KeepAlive;
+        }
+    };
+    shard.bufs.put(std::mem::take(&mut conn.wbuf));
+    let mut framing = match head_up.body {
+        ResponseBody::Length(n) => Framing::Length(n),
+        ResponseBody::Chunked => Framing::Chunked(Chunked::new(usize::MAX)),
+        ResponseBody::UntilClose => Framing::UntilClose,
+        ResponseBody::None => Framing::None,
+    };
+    let rechunk = matches!(framing, Framing::UntilClose);
+    let w = &mut c.wbuf;
+    w.clear();
+    http::write_status_line(w, head_up.status);
+    for (name, value) in http::header_lines(&conn.buf[..head_up.head_len]) {
+        if pass_back_skips(name) {
+            continue;
+        }
+        w.extend_from_slice(name);
+        w.extend_from_slice(b": ");
+        w.extend_from_slice(value);
+        w.extend_from_slice(b"\r\n");
+    }
+    match head_up.body {
+        ResponseBody::Length(n) => {
+            w.extend_from_slice(b"content-length: ");
+            http::push_u64(w, n as u64);
+            w.extend_from_slice(b"\r\n");
+        }
+        ResponseBody::None => w.extend_from_slice(b"content-length: 0\r\n"),
+        _ => w.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    if close {
+        w.extend_from_slice(b"connection: close\r\n");
+    }
+    w.extend_from_slice(b"\r\n");
+    // Relay: the first body bytes, then each read as it arrives.
+    let mut piece = head_up.head_len..conn.buf.len();
+    let mut extra = false;
+    loop {
+        let data = &conn.buf[piece.clone()];
+        let (n, done) = match framing.take(data) {
+            Ok(t) => t,
+            Err(_) => return After::Close,
+        };
+        extra |= n < data.len();
+        if rechunk && n > 0 {
+            http::push_hex(&mut c.wbuf, n as u64);
+            c.wbuf.extend_from_slice(b"\r\n");
+            c.wbuf.extend_from_slice(&data[..n]);
+            c.wbuf.extend_from_slice(b"\r\n");
+        } else {
+            c.wbuf.extend_from_slice(&data[..n]);
+        }
+        if c.flush().await.is_err() {
+            return After::Close;
+        }
+        if done {
+            break;
+        }
+        match read_piece(&mut conn, timeout).await {
+            Ok(0) if rechunk => {
+                c.wbuf.extend_from_slice(b"0\r\n\r\n");
+                if c.flush().await.is_err() || close {
+                    return After::Close;
+                }
+                return After::KeepAlive;
+            }
+            Ok(0) | Err(_) => return After::Close,
+            Ok(n) => piece = 0..n,
+        }
+    }
+    if head_up.keep_alive && !extra {
+        up.checkin(conn);
+    }
+    if close {
+        After::Close
+    } else {
+        After::KeepAlive
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,6 +87,99 @@ pub struct Group {
     cumulative: Vec<f64>,
 }
 
+/// A pass-through route (`/anthropic/*`, `/openai/*`, ...): the rest of the
+/// path goes to the provider's API as is, with the provider credential
+/// from the environment (LiteLLM's `llm_passthrough_endpoints`).
+#[derive(Debug)]
+pub struct PassThrough {
+    /// Path prefix with both slashes, e.g. "/anthropic/".
+    pub prefix: String,
+    pub origin: usize,
+    /// Path prefix of the provider's base URL (usually empty).
+    pub base_path: String,
+    /// `host:` and the credential header, CRLF-terminated.
+    pub fixed_headers: Vec<u8>,
+}
+
+/// Pass-through providers: (route name, base URL env, default base, key
+/// env, header the key goes in, prefix of its value).
+const PASS_THROUGH: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "anthropic",
+        "ANTHROPIC_API_BASE",
+        "https://api.anthropic.com",
+        "ANTHROPIC_API_KEY",
+        "x-api-key",
+        "",
+    ),
+    (
+        "openai",
+        "OPENAI_API_BASE",
+        "https://api.openai.com",
+        "OPENAI_API_KEY",
+        "authorization",
+        "Bearer ",
+    ),
+    (
+        "gemini",
+        "GEMINI_API_BASE",
+        "https://generativelanguage.googleapis.com",
+        "GEMINI_API_KEY",
+        "x-goog-api-key",
+        "",
+    ),
+    (
+        "cohere",
+        "COHERE_API_BASE",
+        "https://api.cohere.com",
+        "COHERE_API_KEY",
+        "authorization",
+        "Bearer ",
+    ),
+    (
+        "mistral",
+        "MISTRAL_API_BASE",
+        "https://api.mistral.ai",
+        "MISTRAL_API_KEY",
+        "authorization",
+        "Bearer ",
+    ),
+    (
+        "openrouter",
+        "OPENROUTER_API_BASE",
+        "https://openrouter.ai/api",
+        "OPENROUTER_API_KEY",
+        "authorization",
+        "Bearer ",
+    ),
+];
+
+fn pass_through_routes(origins: &mut Vec<Origin>) -> Vec<PassThrough> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut out = Vec::new();
+    for &(name, base_env, default_base, key_env, header, value_prefix) in PASS_THROUGH {
+        let base = env(base_env).unwrap_or_else(|| default_base.to_string());
+        let Ok(url) = parse_base_url(&base) else {
+            log::warn!("pass-through /{name}/: {base_env}='{base}' is not a URL; route disabled");
+            continue;
+        };
+        let Ok(origin) = origin_of(&url, &base, origins) else {
+            continue;
+        };
+        let mut h = host_header(&url);
+        if let Some(k) = env(key_env).filter(|k| check_header_value(k, key_env).is_ok()) {
+            push_header(&mut h, header, &format!("{value_prefix}{k}"));
+        }
+        out.push(PassThrough {
+            prefix: format!("/{name}/"),
+            origin,
+            base_path: url.path.clone(),
+            fixed_headers: h,
+        });
+    }
+    out
+}
+
 #[derive(Debug)]
 pub struct Router {
     pub routes: Vec<Route>,
@@ -96,6 +189,7 @@ pub struct Router {
     pub origins: Arc<Vec<Origin>>,
     /// Groups in config order, for `/v1/models`.
     pub group_order: Vec<String>,
+    pub pass_through: Vec<PassThrough>,
 }
 
 /// A resolved routing decision.
@@ -198,7 +292,9 @@ impl Router {
             g.cumulative = cumulative_weights(&g.routes, &cfg.model_list);
         }
         wild.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
+        let pass_through = pass_through_routes(&mut origins);
         Ok(Router {
+            pass_through,
             routes,
             exact,
             wildcards: wild,

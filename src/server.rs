@@ -688,6 +688,8 @@ enum RouteKind {
     Models,
     Liveliness,
     Readiness,
+    /// `/anthropic/*`, `/openai/*`, ...: index into `Router::pass_through`.
+    PassThrough(usize),
     NotFound,
 }
 
@@ -702,7 +704,7 @@ fn endpoint_of(rest: &[u8]) -> Option<Endpoint> {
     }
 }
 
-fn classify(path: &[u8], path_start: usize) -> RouteKind {
+fn classify(path: &[u8], path_start: usize, pass: &[crate::router::PassThrough]) -> RouteKind {
     let p = path
         .strip_suffix(b"/")
         .filter(|p| !p.is_empty())
@@ -733,6 +735,12 @@ fn classify(path: &[u8], path_start: usize) -> RouteKind {
             }
         }
     }
+    if let Some(i) = pass
+        .iter()
+        .position(|pt| path.starts_with(pt.prefix.as_bytes()))
+    {
+        return RouteKind::PassThrough(i);
+    }
     RouteKind::NotFound
 }
 
@@ -745,11 +753,11 @@ async fn dispatch(
 ) -> After {
     let gw = &*shard.gw;
     let path_start = head.target.start;
-    let route = classify(head.path(&c.rbuf), path_start);
+    let route = classify(head.path(&c.rbuf), path_start, &gw.router.pass_through);
     let close = !keep_alive;
     let method_ok = match route {
         RouteKind::Proxy(..) => head.method == Method::Post,
-        RouteKind::NotFound => true,
+        RouteKind::NotFound | RouteKind::PassThrough(_) => true,
         // HEAD is refused like FastAPI does for LiteLLM's GET routes (a
         // HEAD answer must not carry the body these handlers write).
         _ => head.method == Method::Get,
@@ -793,6 +801,39 @@ async fn dispatch(
                 return After::KeepAlive;
             }
             simple(c, 200, b"application/json", &gw.models_body, close).await
+        }
+        RouteKind::PassThrough(i) => {
+            if let Some(e) = auth_error(gw, &c.rbuf, head) {
+                let _ = c.send_error(&e, close).await;
+                return After::KeepAlive;
+            }
+            let pt = &gw.router.pass_through[i];
+            let head_buf = std::mem::take(&mut c.rbuf);
+            let chunk_buf = match body {
+                BodyAt::Chunked(_) => Some(std::mem::take(&mut c.chunked)),
+                BodyAt::Buf(_) => None,
+            };
+            let body_bytes: &[u8] = match (body, &chunk_buf) {
+                (BodyAt::Buf(r), _) => &head_buf[r.clone()],
+                (BodyAt::Chunked(_), Some(b)) => b,
+                (BodyAt::Chunked(_), None) => &[],
+            };
+            let target = &head_buf[head.target.start + pt.prefix.len() - 1..head.target.end];
+            let after = crate::proxy::pass_through(
+                shard,
+                c,
+                &head_buf[..head.head_len],
+                target,
+                body_bytes,
+                pt,
+                close,
+            )
+            .await;
+            c.rbuf = head_buf;
+            if let Some(b) = chunk_buf {
+                c.chunked = b;
+            }
+            after
         }
         RouteKind::Proxy(ep, path_model) => {
             proxy(shard, c, head, body, ep, path_model, close).await
@@ -1016,7 +1057,7 @@ mod tests {
 
     #[test]
     fn routes_classify() {
-        let k = |p: &str| classify(p.as_bytes(), 0);
+        let k = |p: &str| classify(p.as_bytes(), 0, &[]);
         assert!(matches!(
             k("/v1/chat/completions"),
             RouteKind::Proxy(Endpoint::Chat, None)
@@ -1040,7 +1081,7 @@ mod tests {
         assert!(matches!(k("/v2/chat/completions"), RouteKind::NotFound));
         assert!(matches!(k("/"), RouteKind::NotFound));
         let p = "/openai/deployments/my-gpt/chat/completions";
-        match classify(p.as_bytes(), 0) {
+        match classify(p.as_bytes(), 0, &[]) {
             RouteKind::Proxy(Endpoint::Chat, Some(r)) => assert_eq!(&p[r], "my-gpt"),
             _ => panic!("azure route"),
         }

@@ -503,3 +503,44 @@ fn star_deployment_routes_by_provider_prefix() {
     assert_eq!(stats["last_path"], "/v1/messages");
     assert_eq!(stats["last_headers"]["x-api-key"], "ant-env");
 }
+
+#[test]
+fn provider_pass_through_routes() {
+    let m = start_mock(&["--api-key", "oa-env", "--anthropic-key", "ant-env"]);
+    let gw = start_gateway_env(
+        &mock_config(""),
+        &[],
+        &[
+            ("ANTHROPIC_API_BASE", m.url.as_str()),
+            ("ANTHROPIC_API_KEY", "ant-env"),
+            ("OPENAI_API_BASE", m.url.as_str()),
+            ("OPENAI_API_KEY", "oa-env"),
+        ],
+    );
+    // Anthropic: the body and anthropic-version go up untouched, the
+    // caller's gateway key is replaced by the provider key.
+    let body =
+        r#"{"model":"claude-x","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#;
+    let raw = format!(
+        "POST /anthropic/v1/messages HTTP/1.1\r\nx-api-key: {MASTER_KEY}\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let r = roundtrip(gw.addr, raw.as_bytes()).unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["type"], "message");
+    let stats = mock_stats(&m);
+    assert_eq!(stats["last_path"], "/v1/messages");
+    assert_eq!(stats["last_headers"]["x-api-key"], "ant-env");
+    assert_eq!(stats["last_headers"]["anthropic-version"], "2023-06-01");
+    assert_eq!(stats["last_body"], body);
+    // OpenAI: a GET with a query string.
+    let raw = format!(
+        "GET /openai/v1/models?limit=2 HTTP/1.1\r\nAuthorization: Bearer {MASTER_KEY}\r\n\r\n"
+    );
+    let r = roundtrip(gw.addr, raw.as_bytes()).unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["object"], "list");
+    // The caller's key is still checked.
+    let r = roundtrip(gw.addr, b"GET /openai/v1/models HTTP/1.1\r\n\r\n").unwrap();
+    assert_eq!(r.status, 401);
+}
