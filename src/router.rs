@@ -413,6 +413,19 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
     if provider == "anthropic" {
         return anthropic_target(d, origins, &env);
     }
+    // `x/y` whose `x` is no provider LiteLLM knows, with nowhere to send it:
+    // LiteLLM refuses such a model (`get_llm_provider`), and so does Ringway
+    // rather than guess that it is an OpenAI model id.
+    if provider == "openai" && d.api_base.is_none() {
+        if let Some((prefix, _)) = d.model.split_once('/') {
+            if prefix != "openai" {
+                return Ok(Backend::Unsupported(format!(
+                    "LLM Provider NOT provided. Pass in the LLM provider you are trying to call. You passed model={}\n Pass model as E.g. For 'Huggingface' inference endpoints pass in `completion(model='huggingface/starcoder',..)` Learn more: https://docs.litellm.ai/docs/providers",
+                    d.model
+                )));
+            }
+        }
+    }
     let azure = provider == "azure";
     let table = crate::providers::lookup(if provider == "*" { "openai" } else { provider });
     let base = match (&d.api_base, provider, table) {
@@ -831,5 +844,14 @@ mod tests {
         ));
         let (g, _) = r.group("c").unwrap();
         assert!(matches!(r.routes[g.routes[0]].backend, Backend::OpenAi(_)));
+        // An unknown prefix with no api_base: LiteLLM's error, not a guess.
+        let r = router(
+            "model_list:\n  - model_name: d\n    litellm_params:\n      model: nosuchprovider/x\n",
+        );
+        let (g, _) = r.group("d").unwrap();
+        match &r.routes[g.routes[0]].backend {
+            Backend::Unsupported(m) => assert!(m.starts_with("LLM Provider NOT provided"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 }
