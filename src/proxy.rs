@@ -607,6 +607,60 @@ async fn read_piece(conn: &mut UpConn, timeout: Duration) -> Result<usize, Failu
 /// held whole to compute the new Content-Length); larger ones pass as-is.
 const MAX_MODEL_REWRITE: usize = 4 * 1024 * 1024;
 
+/// How the client's response body is framed.
+enum ClientLen {
+    Known(usize),
+    Chunked,
+}
+
+/// Writes the client's response head into `w`: status, content type,
+/// framing, `connection: close` when closing, LiteLLM's headers, the
+/// provider's (from its raw head `up_head`), SSE cache headers, LiteLLM's
+/// security headers. Every relay writes its head here.
+fn write_client_head(
+    w: &mut Vec<u8>,
+    x: &Exchange,
+    status: u16,
+    content_type: &[u8],
+    len: ClientLen,
+    up_head: &[u8],
+    sse: bool,
+) {
+    w.clear();
+    http::write_status_line(w, status);
+    w.extend_from_slice(b"content-type: ");
+    w.extend_from_slice(content_type);
+    w.extend_from_slice(b"\r\n");
+    match len {
+        ClientLen::Known(n) => {
+            w.extend_from_slice(b"content-length: ");
+            http::push_u64(w, n as u64);
+            w.extend_from_slice(b"\r\n");
+        }
+        ClientLen::Chunked => w.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    if x.close {
+        w.extend_from_slice(b"connection: close\r\n");
+    }
+    write_litellm_headers(w, x);
+    write_provider_headers(w, up_head);
+    if sse {
+        w.extend_from_slice(b"cache-control: no-cache\r\nx-accel-buffering: no\r\n");
+    }
+    w.extend_from_slice(errors::SECURITY_HEADERS);
+    w.extend_from_slice(b"\r\n");
+}
+
+/// The provider's content type, or `default` when it sent none.
+fn content_type_of<'a>(buf: &'a [u8], head: &http::ResponseHead, default: &'a [u8]) -> &'a [u8] {
+    head.content_type
+        .as_ref()
+        .map_or(default, |r| &buf[r.clone()])
+}
+
+const JSON: &[u8] = b"application/json";
+const SSE: &[u8] = b"text/event-stream; charset=utf-8";
+
 /// Reads until `conn.buf` holds `need` bytes (appending).
 async fn read_to(conn: &mut UpConn, need: usize, timeout: Duration) -> Result<(), Failure> {
     if conn.buf.capacity() < need {
@@ -662,26 +716,15 @@ async fn relay_with_client_model(
         None => n,
     };
     let w = &mut c.wbuf;
-    w.clear();
-    http::write_status_line(w, head.status);
-    match &head.content_type {
-        Some(r) => {
-            w.extend_from_slice(b"content-type: ");
-            w.extend_from_slice(&conn.buf[r.clone()]);
-            w.extend_from_slice(b"\r\n");
-        }
-        None => w.extend_from_slice(b"content-type: application/json\r\n"),
-    }
-    w.extend_from_slice(b"content-length: ");
-    http::push_u64(w, new_len as u64);
-    w.extend_from_slice(b"\r\n");
-    if x.close {
-        w.extend_from_slice(b"connection: close\r\n");
-    }
-    write_litellm_headers(w, x);
-    write_provider_headers(w, &conn.buf[..head.head_len]);
-    w.extend_from_slice(errors::SECURITY_HEADERS);
-    w.extend_from_slice(b"\r\n");
+    write_client_head(
+        w,
+        x,
+        head.status,
+        content_type_of(&conn.buf, head, JSON),
+        ClientLen::Known(new_len),
+        &conn.buf[..head.head_len],
+        false,
+    );
     match &fields {
         Some(f) => translate::write_spliced(w, body, f, client_model_json),
         None => w.extend_from_slice(body),
@@ -777,8 +820,12 @@ fn push_chunk(w: &mut Vec<u8>, data: &[u8]) {
 
 /// `stream_options.include_usage: true` in the client's request.
 fn include_usage(x: &Exchange) -> bool {
-    x.fields.stream_options.as_ref().is_some_and(|r| {
-        let v = &x.body[r.clone()];
+    wants_usage(x.body, x.fields)
+}
+
+fn wants_usage(body: &[u8], fields: &Fields) -> bool {
+    fields.stream_options.as_ref().is_some_and(|r| {
+        let v = &body[r.clone()];
         memchr::memmem::find(v, b"\"include_usage\":true").is_some()
             || memchr::memmem::find(v, b"\"include_usage\": true").is_some()
     })
@@ -832,26 +879,20 @@ async fn relay_sse(
         ResponseBody::Chunked => Framing::Chunked(Chunked::new(usize::MAX)),
         _ => Framing::UntilClose,
     };
-    let w = &mut c.wbuf;
-    w.clear();
-    http::write_status_line(w, head.status);
-    match (&head.content_type, &*transform) {
-        (Some(r), EventTransform::Model(_)) => {
-            w.extend_from_slice(b"content-type: ");
-            w.extend_from_slice(&conn.buf[r.clone()]);
-            w.extend_from_slice(b"\r\n");
-        }
-        _ => w.extend_from_slice(b"content-type: text/event-stream; charset=utf-8\r\n"),
-    }
-    w.extend_from_slice(b"transfer-encoding: chunked\r\n");
-    if x.close {
-        w.extend_from_slice(b"connection: close\r\n");
-    }
-    write_litellm_headers(w, x);
-    write_provider_headers(w, &conn.buf[..head.head_len]);
-    w.extend_from_slice(b"cache-control: no-cache\r\nx-accel-buffering: no\r\n");
-    w.extend_from_slice(errors::SECURITY_HEADERS);
-    w.extend_from_slice(b"\r\n");
+    // Same format keeps the provider's content type; translations write SSE.
+    let ctype = match transform {
+        EventTransform::Model(_) => content_type_of(&conn.buf, head, SSE),
+        _ => SSE,
+    };
+    write_client_head(
+        &mut c.wbuf,
+        x,
+        head.status,
+        ctype,
+        ClientLen::Chunked,
+        &conn.buf[..head.head_len],
+        true,
+    );
     c.events.clear();
     // Bytes after the head in the first read are the first piece.
     let mut piece_start = head.head_len;
@@ -1083,39 +1124,22 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
     }
 
     // Response head for the client.
-    let w = &mut c.wbuf;
-    w.clear();
-    http::write_status_line(w, head.status);
-    match &head.content_type {
-        Some(r) => {
-            w.extend_from_slice(b"content-type: ");
-            w.extend_from_slice(&conn.buf[r.clone()]);
-            w.extend_from_slice(b"\r\n");
-        }
-        None => w.extend_from_slice(b"content-type: application/json\r\n"),
-    }
     let rechunk = matches!(framing, Framing::UntilClose);
-    match head.body {
-        ResponseBody::Length(n) => {
-            w.extend_from_slice(b"content-length: ");
-            http::push_u64(w, n as u64);
-            w.extend_from_slice(b"\r\n");
-        }
-        ResponseBody::Chunked | ResponseBody::UntilClose => {
-            w.extend_from_slice(b"transfer-encoding: chunked\r\n")
-        }
-        ResponseBody::None => w.extend_from_slice(b"content-length: 0\r\n"),
-    }
-    if x.close {
-        w.extend_from_slice(b"connection: close\r\n");
-    }
-    write_litellm_headers(w, x);
-    write_provider_headers(w, &conn.buf[..head.head_len]);
-    if sse {
-        w.extend_from_slice(b"cache-control: no-cache\r\nx-accel-buffering: no\r\n");
-    }
-    w.extend_from_slice(errors::SECURITY_HEADERS);
-    w.extend_from_slice(b"\r\n");
+    let len = match head.body {
+        ResponseBody::Length(n) => ClientLen::Known(n),
+        ResponseBody::None => ClientLen::Known(0),
+        ResponseBody::Chunked | ResponseBody::UntilClose => ClientLen::Chunked,
+    };
+    write_client_head(
+        &mut c.wbuf,
+        x,
+        head.status,
+        content_type_of(&conn.buf, &head, JSON),
+        len,
+        &conn.buf[..head.head_len],
+        sse,
+    );
+    let w = &mut c.wbuf;
 
     // The first body bytes usually arrived with the head: send them in the
     // same write (one syscall for a typical non-stream answer).
@@ -1310,11 +1334,15 @@ async fn relay_translated(
     x: &Exchange<'_>,
     timeout: Duration,
 ) -> Result<After, Failure> {
+    // Reading the body reuses `conn.buf`: keep the provider's head first.
+    let mut up_head = shard.bufs.get();
+    up_head.extend_from_slice(&conn.buf[..head.head_len]);
     let mut raw = shard.bufs.get();
     let reusable = match read_whole_body(&mut conn, head, framing, timeout, &mut raw).await {
         Ok(r) => r,
         Err(f) => {
             shard.bufs.put(raw);
+            shard.bufs.put(up_head);
             return Err(f);
         }
     };
@@ -1328,21 +1356,20 @@ async fn relay_translated(
     shard.bufs.put(raw);
     if translated.is_err() {
         shard.bufs.put(body);
+        shard.bufs.put(up_head);
         return Err(Failure::BadResponse("untranslatable response body"));
     }
     let w = &mut c.wbuf;
-    w.clear();
-    http::write_status_line(w, head.status);
-    w.extend_from_slice(b"content-type: application/json\r\ncontent-length: ");
-    http::push_u64(w, body.len() as u64);
-    w.extend_from_slice(b"\r\n");
-    if x.close {
-        w.extend_from_slice(b"connection: close\r\n");
-    }
-    write_litellm_headers(w, x);
-    write_provider_headers(w, &conn.buf[..head.head_len.min(conn.buf.len())]);
-    w.extend_from_slice(errors::SECURITY_HEADERS);
-    w.extend_from_slice(b"\r\n");
+    write_client_head(
+        w,
+        x,
+        head.status,
+        JSON,
+        ClientLen::Known(body.len()),
+        &up_head,
+        false,
+    );
+    shard.bufs.put(up_head);
     w.extend_from_slice(&body);
     shard.bufs.put(body);
     if c.flush().await.is_err() {
@@ -1466,20 +1493,36 @@ fn push_lower(w: &mut Vec<u8>, s: &[u8]) {
 }
 
 fn write_litellm_headers(w: &mut Vec<u8>, x: &Exchange) {
+    let base = Some(x.target.api_base.as_str());
+    push_litellm_headers(w, x.call_id, x.route, base, x.group, x.attempt);
+}
+
+/// LiteLLM's `x-litellm-*` response headers (the API base only when there
+/// is an upstream).
+fn push_litellm_headers(
+    w: &mut Vec<u8>,
+    call_id: &[u8; 36],
+    route: &Route,
+    api_base: Option<&str>,
+    group: &Group,
+    attempt: u32,
+) {
     w.extend_from_slice(b"x-litellm-call-id: ");
-    w.extend_from_slice(x.call_id);
+    w.extend_from_slice(call_id);
     w.extend_from_slice(b"\r\nx-litellm-model-id: ");
-    w.extend_from_slice(x.route.id.as_bytes());
+    w.extend_from_slice(route.id.as_bytes());
     w.extend_from_slice(b"\r\nx-litellm-model-name: ");
-    w.extend_from_slice(x.route.model.as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-model-api-base: ");
-    w.extend_from_slice(x.target.api_base.as_bytes());
+    w.extend_from_slice(route.model.as_bytes());
+    if let Some(base) = api_base {
+        w.extend_from_slice(b"\r\nx-litellm-model-api-base: ");
+        w.extend_from_slice(base.as_bytes());
+    }
     w.extend_from_slice(b"\r\nx-litellm-version: ");
     w.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
     w.extend_from_slice(b"\r\nx-litellm-model-group: ");
-    w.extend_from_slice(x.group.name.as_bytes());
+    w.extend_from_slice(group.name.as_bytes());
     w.extend_from_slice(b"\r\nx-litellm-attempted-retries: ");
-    http::push_u64(w, x.attempt as u64);
+    http::push_u64(w, attempt as u64);
     w.extend_from_slice(b"\r\nx-litellm-attempted-fallbacks: 0\r\n");
 }
 
@@ -1506,26 +1549,11 @@ async fn answer_mock(
     if close {
         w.extend_from_slice(b"connection: close\r\n");
     }
-    w.extend_from_slice(b"x-litellm-call-id: ");
-    w.extend_from_slice(call_id);
-    w.extend_from_slice(b"\r\nx-litellm-model-id: ");
-    w.extend_from_slice(route.id.as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-model-name: ");
-    w.extend_from_slice(route.model.as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-version: ");
-    w.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
-    w.extend_from_slice(b"\r\nx-litellm-model-group: ");
-    w.extend_from_slice(group.name.as_bytes());
-    w.extend_from_slice(
-        b"\r\nx-litellm-attempted-retries: 0\r\nx-litellm-attempted-fallbacks: 0\r\n",
-    );
+    push_litellm_headers(w, call_id, route, None, group, 0);
     w.extend_from_slice(errors::SECURITY_HEADERS);
     if stream {
         w.extend_from_slice(b"\r\n");
-        let include_usage = fields.stream_options.as_ref().is_some_and(|r| {
-            memchr::memmem::find(&body[r.clone()], b"\"include_usage\":true").is_some()
-                || memchr::memmem::find(&body[r.clone()], b"\"include_usage\": true").is_some()
-        });
+        let include_usage = wants_usage(body, fields);
         if ep == Endpoint::Messages {
             mock::write_anthropic_stream(w, model, text, call_id);
         } else {

@@ -544,3 +544,29 @@ fn provider_pass_through_routes() {
     let r = roundtrip(gw.addr, b"GET /openai/v1/models HTTP/1.1\r\n\r\n").unwrap();
     assert_eq!(r.status, 401);
 }
+
+#[test]
+fn translated_answer_spanning_reads_keeps_clean_headers() {
+    // A ~20 KB Anthropic answer arrives in several reads; the translated
+    // answer must carry the provider's headers, not bytes of its body.
+    let m = start_mock(&["--tokens", "3000"]);
+    let gw = gateway_for(
+        &[model_entry("claude", "anthropic/claude-x", &m.url, "")],
+        "",
+    );
+    let r = roundtrip(gw.addr, &chat_request("claude", "")).unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let text = r.json()["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(text.split_whitespace().count(), 3000);
+    for (name, _) in &r.headers {
+        assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "junk header {name:?}"
+        );
+    }
+    assert!(r.header("llm_provider-content-type").is_some());
+}
