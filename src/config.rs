@@ -138,6 +138,18 @@ pub struct Deployment {
     pub organization: Option<String>,
     /// Azure Entra ID token, sent as `Authorization: Bearer` instead of `api-key`.
     pub azure_ad_token: Option<String>,
+    /// Vertex AI: GCP project, region, and service-account credentials (a
+    /// JSON file path or the JSON itself).
+    pub vertex_project: Option<String>,
+    pub vertex_location: Option<String>,
+    pub vertex_credentials: Option<String>,
+    /// AWS Bedrock credentials and region (else the standard env vars).
+    pub aws_access_key_id: Option<String>,
+    pub aws_secret_access_key: Option<String>,
+    pub aws_session_token: Option<String>,
+    pub aws_region_name: Option<String>,
+    /// LiteLLM's per-deployment `drop_params`.
+    pub drop_params: Option<bool>,
     /// `model_info.id`, or a stable hex hash of (model_name, model, api_base).
     pub id: String,
     /// `model_info.mode` (`chat`, `embedding`, ...); LiteLLM's default is `chat`.
@@ -358,6 +370,23 @@ impl fmt::Debug for Deployment {
                 "azure_ad_token",
                 &self.azure_ad_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("vertex_project", &self.vertex_project)
+            .field("vertex_location", &self.vertex_location)
+            .field(
+                "vertex_credentials",
+                &self.vertex_credentials.as_ref().map(|_| "<redacted>"),
+            )
+            .field("aws_access_key_id", &self.aws_access_key_id)
+            .field(
+                "aws_secret_access_key",
+                &self.aws_secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "aws_session_token",
+                &self.aws_session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("aws_region_name", &self.aws_region_name)
+            .field("drop_params", &self.drop_params)
             .field("id", &self.id)
             .field("mode", &self.mode)
             .finish()
@@ -576,6 +605,14 @@ const PARAM_KEYS: &[&str] = &[
     "organization",
     "azure_ad_token",
     "custom_llm_provider",
+    "vertex_project",
+    "vertex_location",
+    "vertex_credentials",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_region_name",
+    "drop_params",
 ];
 const INFO_KEYS: &[&str] = &["id", "mode", "rpm", "tpm"];
 const GENERAL_KEYS: &[&str] = &["master_key", "max_request_size_mb", "max_response_size_mb"];
@@ -1847,6 +1884,14 @@ impl Loader<'_> {
                 "api_version" => d.api_version = self.string(v, &p),
                 "organization" => d.organization = self.string(v, &p),
                 "azure_ad_token" => d.azure_ad_token = self.string(v, &p),
+                "vertex_project" => d.vertex_project = self.string(v, &p),
+                "vertex_location" => d.vertex_location = self.string(v, &p),
+                "vertex_credentials" => d.vertex_credentials = self.string(v, &p),
+                "aws_access_key_id" => d.aws_access_key_id = self.string(v, &p),
+                "aws_secret_access_key" => d.aws_secret_access_key = self.string(v, &p),
+                "aws_session_token" => d.aws_session_token = self.string(v, &p),
+                "aws_region_name" => d.aws_region_name = self.string(v, &p),
+                "drop_params" => d.drop_params = self.boolean(v, &p),
                 "timeout" => d.timeout = self.seconds(v, &p),
                 "stream_timeout" => d.stream_timeout = self.seconds(v, &p),
                 "max_retries" => d.max_retries = self.u32(v, &p),
@@ -2320,6 +2365,10 @@ router_settings:                               # prod.md §4 (multi-instance)
         assert_eq!(c.model_list[0].upstream_model, "gpt-4o");
         assert_eq!(c.model_list[2].provider, "bedrock");
         assert_eq!(
+            c.model_list[2].aws_region_name.as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(
             c.model_list[2].upstream_model,
             "us.anthropic.claude-sonnet-4-20250514-v1:0"
         );
@@ -2327,7 +2376,6 @@ router_settings:                               # prod.md §4 (multi-instance)
         assert_eq!(
             c.warnings,
             [
-                "config: model_list[2].litellm_params.aws_region_name is not supported by Ringway yet; ignored",
                 "config: general_settings.store_model_in_db is not supported by Ringway yet; ignored",
             ]
         );
@@ -2377,7 +2425,6 @@ router_settings:                               # prod.md §4 (multi-instance)
         assert_eq!(
             c.warnings,
             [
-                "config: model_list[2].litellm_params.aws_region_name is not supported by Ringway yet; ignored",
                 "config: litellm_settings.fallbacks is not supported by Ringway yet; ignored",
                 "config: litellm_settings.context_window_fallbacks is not supported by Ringway yet; ignored",
                 "config: litellm_settings.allowed_fails is not supported by Ringway yet; ignored",

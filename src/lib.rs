@@ -8,13 +8,21 @@
 
 pub mod anthropic;
 pub mod auth;
+pub mod bedrock;
+pub(crate) mod chat;
 pub mod cli;
+pub mod cohere;
 pub mod config;
+pub(crate) mod convert;
 pub mod errors;
+pub mod gcp_auth;
+pub mod gemini;
 pub mod http;
+pub mod json;
 pub mod mock;
 pub mod providers;
 pub mod proxy;
+pub mod responses;
 pub mod router;
 pub mod server;
 pub mod translate;

@@ -32,6 +32,10 @@
 //!   send `max_completion_tokens` at all (it raises `UnsupportedParamsError`,
 //!   or drops it under `drop_params`) while it does accept `max_tokens`; Ringway
 //!   renames instead.
+//! - `unsupported_params` is what LiteLLM's parameter check refuses
+//!   (`get_optional_params` -> `_check_valid_arg` in `utils.py`, against the
+//!   provider config's `get_supported_openai_params(model)`): see
+//!   [Unsupported parameters](#unsupported-parameters).
 //!
 //! Not here, on purpose: providers LiteLLM translates to another wire format
 //! (anthropic, azure, bedrock, vertex_ai, gemini, cohere, sagemaker, watsonx,
@@ -49,13 +53,52 @@
 //! `deepinfra/` with no `DEEPINFRA_API_KEY` would send the OpenAI key to
 //! DeepInfra. Ringway only reads the provider's own variables.
 //!
+//! # Unsupported parameters
+//!
+//! LiteLLM refuses a request that carries one of the [`STANDARD_PARAMS`] that
+//! its provider config does not support for the model: `400 litellm.UnsupportedParamsError:
+//! <prefix> does not support parameters: [...], for model=<model>. ...`, or drops
+//! the param when `drop_params` is set. Support is often model-dependent (catalog
+//! flags such as `supports_reasoning` / `supports_function_calling`, name rules
+//! such as `gpt-5*` for `verbosity`), so [`Provider::unsupported_params`] lists
+//! only what LiteLLM 1.106.2 refuses for every model it was asked about: the
+//! provider's models in `litellm.model_cost` (`litellm_provider == prefix`, the
+//! bundled map, `LITELLM_LOCAL_MODEL_COST_MAP=True`) and an unknown model name,
+//! each param alone and all together; then every other name in that map (with
+//! and without its first path segment), since a gateway prefix may serve any of
+//! them. It calls `litellm.completion` itself: the check runs before any I/O, and
+//! with `drop_params=True` the listed params were checked to be missing from the
+//! body. What LiteLLM accepts for some model is left to the upstream. Not
+//! modelled: what a LiteLLM deployment can add (`allowed_openai_params`, and
+//! `model_info` / `base_model`, which feed the catalog flags). The gist:
+//!
+//! ```text
+//! def refused(prefix, model, params):        # set of params completion() refuses
+//!     try: litellm.completion(model=f"{prefix}/{model}", messages=[{"role": "user", "content": "hi"}],
+//!                             api_base="http://127.0.0.1:9/v1", api_key="x", **{k: SAMPLE[k] for k in params})
+//!     except litellm.UnsupportedParamsError as e:
+//!         return set(ast.literal_eval(str(e).split("parameters: ")[1].split(", for model=")[0]))
+//!     except Exception: pass
+//!     return set()
+//! CHECKED = [k for k in STANDARD_PARAMS if k not in UNVALIDATED_PARAMS]   # SAMPLE: a non-null value each
+//! own = ["ringway-unknown-model"] + [k.removeprefix(prefix + "/") for k, v in litellm.model_cost.items()
+//!                                    if v.get("litellm_provider") == prefix]
+//! every = set(litellm.model_cost) | {k.split("/", 1)[1] for k in litellm.model_cost if "/" in k}
+//! out = set(CHECKED)
+//! for m in own: out &= refused(prefix, m, CHECKED)
+//! out = {k for k in out if all(refused(prefix, m, [k]) for m in own)}
+//! for m in every:                            # a param let through here and alone is dropped
+//!     out -= {k for k in out - refused(prefix, m, sorted(out)) if not refused(prefix, m, [k])}
+//! ```
+//!
 //! # Adding a provider
 //!
 //! Read the provider's branch in `_get_openai_compatible_provider_info` (or its
 //! entry in `providers.json`), then add one row to [`PROVIDERS`]: the default
 //! base (`hosted`) or none (`user_base`), the base variables and the key
 //! variables in the order LiteLLM reads them, and [`RENAME`] if LiteLLM sends
-//! `max_completion_tokens` as `max_tokens` for it, else [`KEEP`]. Add `.local()`
+//! `max_completion_tokens` as `max_tokens` for it, else [`KEEP`]; then
+//! `.unsupported(...)` with what the script above prints for it. Add `.local()`
 //! for servers that run without a key and `.suffix("/v1")` when LiteLLM appends
 //! a path to the configured base. Store URLs without a trailing slash; the tests
 //! check the shape of every row and that the prefix is in `config::KNOWN_PROVIDERS`.
@@ -94,12 +137,83 @@ pub struct Provider {
     /// [`resolve_base`] applies it, so its result is always the base that
     /// `/chat/completions` is appended to.
     pub base_suffix: &'static str,
+    /// The [`STANDARD_PARAMS`] that LiteLLM refuses for this provider whatever
+    /// the model (`UnsupportedParamsError`, or dropped under `drop_params`);
+    /// sorted. Params that LiteLLM accepts for some model are not listed, so
+    /// LiteLLM refuses a request carrying one of these whatever the deployment's
+    /// model. See [Unsupported parameters](self#unsupported-parameters).
+    pub unsupported_params: &'static [&'static str],
 }
 
 /// `max_completion_tokens` is sent as `max_tokens`.
 pub const RENAME: bool = true;
 /// `max_completion_tokens` is sent as it came.
 pub const KEEP: bool = false;
+
+/// The OpenAI chat-completion body keys that LiteLLM checks against a
+/// provider's supported params (the keys of `DEFAULT_CHAT_COMPLETION_PARAM_VALUES`
+/// in `litellm/constants.py` that a request body can carry and that reach
+/// `get_optional_params`), in the order `_check_valid_arg` lists them in its
+/// error message (`utils.py`, `get_optional_params`). A key counts only when
+/// its value is not `null`: LiteLLM compares each value with its default,
+/// `None`, so `"logprobs": false` or `"temperature": 0` is checked too. Two
+/// exceptions: [`UNVALIDATED_PARAMS`] are never refused, and `n` is never
+/// refused when it is `1`.
+///
+/// Not here: `metadata` (LiteLLM's own), `prompt_cache_retention` (listed in
+/// the defaults but never passed to `get_optional_params` by `completion`),
+/// and the client settings in that table (`max_retries`, `extra_headers`,
+/// `api_version`, `drop_params`, ...), which are not body keys.
+pub static STANDARD_PARAMS: &[&str] = &[
+    "functions",
+    "function_call",
+    "temperature",
+    "top_p",
+    "n",
+    "stream",
+    "stream_options",
+    "stop",
+    "max_tokens",
+    "max_completion_tokens",
+    "modalities",
+    "prediction",
+    "audio",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "user",
+    "response_format",
+    "seed",
+    "tools",
+    "tool_choice",
+    "logprobs",
+    "top_logprobs",
+    "parallel_tool_calls",
+    "reasoning_effort",
+    "verbosity",
+    "thinking",
+    "web_search_options",
+    "safety_identifier",
+    "store",
+    "prompt_cache_key",
+    "include_server_side_tool_invocations",
+    "service_tier",
+    "context_management",
+];
+
+/// The [`STANDARD_PARAMS`] that LiteLLM never refuses, whatever the provider
+/// (`PROVIDER_UNVALIDATED_PARAMS` in `utils.py`, less `max_retries`, which is
+/// not a body key): they are forwarded as they came.
+pub static UNVALIDATED_PARAMS: &[&str] = &["stream", "stream_options", "user"];
+
+/// The bits (`1 << index in STANDARD_PARAMS`) of `names`, as
+/// `translate::Fields::std_params` records them (config time only).
+pub fn param_mask(names: &[&str]) -> u64 {
+    names
+        .iter()
+        .filter_map(|n| STANDARD_PARAMS.iter().position(|p| p == n))
+        .fold(0, |m, i| m | 1u64 << i)
+}
 
 /// A provider with a default base URL.
 const fn hosted(
@@ -118,6 +232,7 @@ const fn hosted(
         max_completion_tokens_as_max_tokens,
         key_required: true,
         base_suffix: "",
+        unsupported_params: &[],
     }
 }
 
@@ -138,6 +253,7 @@ const fn user_base(
         max_completion_tokens_as_max_tokens,
         key_required: true,
         base_suffix: "",
+        unsupported_params: &[],
     }
 }
 
@@ -160,6 +276,13 @@ impl Provider {
         self
     }
 
+    /// Sets the params LiteLLM refuses for every model of the provider (sorted,
+    /// each one of [`STANDARD_PARAMS`]).
+    const fn unsupported(mut self, params: &'static [&'static str]) -> Self {
+        self.unsupported_params = params;
+        self
+    }
+
     /// The header that carries the key for a deployment whose resolved base is
     /// `api_base`. Equal to [`Provider::key_header`] except for `azure_ai`,
     /// which LiteLLM sends as `api-key` to Azure OpenAI v1 hosts
@@ -176,6 +299,38 @@ impl Provider {
     }
 }
 
+/// What LiteLLM's OpenAI-derived configs refuse for every model: Anthropic's
+/// `thinking` and `context_management`, `include_server_side_tool_invocations`,
+/// and `reasoning_effort` / `verbosity` where no model gets them. The longer names
+/// below drop what the provider accepts for some model.
+const OPENAI_LIKE: &[&str] = &[
+    "context_management",
+    "include_server_side_tool_invocations",
+    "reasoning_effort",
+    "thinking",
+    "verbosity",
+];
+/// [`OPENAI_LIKE`] less `reasoning_effort` (some model supports it).
+const OPENAI_LIKE_REASONING: &[&str] = &[
+    "context_management",
+    "include_server_side_tool_invocations",
+    "thinking",
+    "verbosity",
+];
+/// [`OPENAI_LIKE`] less `reasoning_effort` and `verbosity` (`verbosity`: LiteLLM's
+/// OpenAI fallback accepts it for `gpt-5*` names).
+const OPENAI_LIKE_REASONING_VERBOSITY: &[&str] = &[
+    "context_management",
+    "include_server_side_tool_invocations",
+    "thinking",
+];
+/// [`OPENAI_LIKE`] less `reasoning_effort` and `thinking`.
+const OPENAI_LIKE_REASONING_THINKING: &[&str] = &[
+    "context_management",
+    "include_server_side_tool_invocations",
+    "verbosity",
+];
+
 /// The OpenAI-compatible providers, LiteLLM-coded ones first, then the
 /// `providers.json` ones in that file's order. File references are to
 /// LiteLLM 1.106.2; `glp` is `litellm_core_utils/get_llm_provider_logic.py`.
@@ -189,7 +344,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["OPENAI_BASE_URL", "OPENAI_API_BASE"],
         &["OPENAI_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     // Same handler as openai (`_complete_custom_openai`); LiteLLM sends max_tokens.
     hosted(
         "custom_openai",
@@ -197,7 +353,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["OPENAI_BASE_URL", "OPENAI_API_BASE"],
         &["OPENAI_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // `_complete_text_completion_openai` (main.py:1795): OpenAI's legacy text API,
     // `{base}/completions` with a `prompt`. LiteLLM rejects max_completion_tokens
     // there; /completions takes max_tokens (judgment).
@@ -207,7 +364,24 @@ pub static PROVIDERS: &[Provider] = &[
         &["OPENAI_BASE_URL", "OPENAI_API_BASE"],
         &["OPENAI_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "include_server_side_tool_invocations",
+        "max_completion_tokens",
+        "modalities",
+        "parallel_tool_calls",
+        "prediction",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "thinking",
+        "verbosity",
+        "web_search_options",
+    ]),
     // llms/azure_ai/chat/transformation.py `_get_openai_compatible_provider_info`:
     // no default base. Key header depends on the host (`key_header_for`). LiteLLM also
     // posts to `/models/chat/completions` on `*.services.ai.azure.com` bases, adds
@@ -218,7 +392,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["AZURE_AI_API_BASE"],
         &["AZURE_AI_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(&["include_server_side_tool_invocations"]),
     // ---- Hosted inference APIs -----------------------------------------------------
     // llms/groq/chat/transformation.py:177
     hosted(
@@ -227,7 +402,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["GROQ_API_BASE"],
         &["GROQ_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // glp:784
     hosted(
         "together_ai",
@@ -240,7 +416,8 @@ pub static PROVIDERS: &[Provider] = &[
             "TOGETHER_AI_TOKEN",
         ],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // llms/fireworks_ai/chat/transformation.py `_get_openai_compatible_provider_info`
     hosted(
         "fireworks_ai",
@@ -253,7 +430,19 @@ pub static PROVIDERS: &[Provider] = &[
             "FIREWORKS_AI_TOKEN",
         ],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "modalities",
+        "safety_identifier",
+        "store",
+        "verbosity",
+        "web_search_options",
+    ]),
     // glp:728 (the default really is the /beta path)
     hosted(
         "deepseek",
@@ -261,7 +450,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["DEEPSEEK_API_BASE"],
         &["DEEPSEEK_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_THINKING),
     // llms/mistral/chat/transformation.py:209: MISTRAL_AZURE_* first; "/v1" is appended
     // to any base lacking it. (MISTRAL_API_BASE in `_complete_mistral` is never reached:
     // get_llm_provider always fills the base.)
@@ -272,7 +462,28 @@ pub static PROVIDERS: &[Provider] = &[
         &["MISTRAL_AZURE_API_KEY", "MISTRAL_API_KEY"],
         RENAME,
     )
-    .suffix("/v1"),
+    .suffix("/v1")
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // glp:700
     hosted(
         "codestral",
@@ -280,7 +491,28 @@ pub static PROVIDERS: &[Provider] = &[
         &["CODESTRAL_API_BASE"],
         &["CODESTRAL_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // main.py:3489 `_complete_openrouter`; LiteLLM also sends `HTTP-Referer` (OR_SITE_URL,
     // default https://litellm.ai) and `X-Title` (OR_APP_NAME, default liteLLM).
     hosted(
@@ -289,15 +521,41 @@ pub static PROVIDERS: &[Provider] = &[
         &["OPENROUTER_API_BASE"],
         &["OPENROUTER_API_KEY", "OR_API_KEY"],
         KEEP,
-    ),
-    // llms/perplexity/chat/transformation.py:36
+    )
+    .unsupported(OPENAI_LIKE_REASONING_THINKING),
+    // llms/perplexity/chat/transformation.py:36. LiteLLM refuses `tools`, `stop`, `seed`
+    // and `n` for every Perplexity model.
     hosted(
         "perplexity",
         "https://api.perplexity.ai",
         &["PERPLEXITY_API_BASE"],
         &["PERPLEXITYAI_API_KEY", "PERPLEXITY_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "prompt_cache_key",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "stop",
+        "store",
+        "thinking",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "verbosity",
+    ]),
     // constants.py:287 XAI_API_BASE; key via XAIModelInfo.get_api_key (XAI_API_KEY).
     hosted(
         "xai",
@@ -305,7 +563,22 @@ pub static PROVIDERS: &[Provider] = &[
         &["XAI_API_BASE"],
         &["XAI_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "modalities",
+        "prediction",
+        "prompt_cache_key",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "thinking",
+        "verbosity",
+    ]),
     // llms/deepinfra/chat/transformation.py:197
     hosted(
         "deepinfra",
@@ -313,7 +586,25 @@ pub static PROVIDERS: &[Provider] = &[
         &["DEEPINFRA_API_BASE"],
         &["DEEPINFRA_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "include_server_side_tool_invocations",
+        "logprobs",
+        "modalities",
+        "parallel_tool_calls",
+        "prediction",
+        "prompt_cache_key",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "store",
+        "thinking",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // glp:662
     hosted(
         "cerebras",
@@ -321,7 +612,30 @@ pub static PROVIDERS: &[Provider] = &[
         &["CEREBRAS_API_BASE"],
         &["CEREBRAS_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "thinking",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // glp:679
     hosted(
         "sambanova",
@@ -329,7 +643,31 @@ pub static PROVIDERS: &[Provider] = &[
         &["SAMBANOVA_API_BASE"],
         &["SAMBANOVA_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "store",
+        "thinking",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // glp:648
     hosted(
         "nvidia_nim",
@@ -337,7 +675,28 @@ pub static PROVIDERS: &[Provider] = &[
         &["NVIDIA_NIM_API_BASE"],
         &["NVIDIA_NIM_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "prediction",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "thinking",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // glp:685
     hosted(
         "nebius",
@@ -345,7 +704,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["NEBIUS_API_BASE"],
         &["NEBIUS_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // glp:812
     hosted(
         "novita",
@@ -353,7 +713,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["NOVITA_API_BASE"],
         &["NOVITA_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // llms/moonshot/chat/transformation.py:73
     hosted(
         "moonshot",
@@ -361,7 +722,14 @@ pub static PROVIDERS: &[Provider] = &[
         &["MOONSHOT_API_BASE"],
         &["MOONSHOT_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "context_management",
+        "functions",
+        "include_server_side_tool_invocations",
+        "thinking",
+        "verbosity",
+    ]),
     // llms/dashscope/chat/transformation.py:58 (the mainland endpoint; qwencloud is intl)
     hosted(
         "dashscope",
@@ -369,7 +737,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["DASHSCOPE_API_BASE"],
         &["DASHSCOPE_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // llms/dashscope/qwencloud.py:11,19
     hosted(
         "qwencloud",
@@ -377,7 +746,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["QWENCLOUD_API_BASE"],
         &["QWENCLOUD_API_KEY", "DASHSCOPE_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // llms/dashscope/qwen_ai_platform.py:11,19
     hosted(
         "qwen_ai_platform",
@@ -385,7 +755,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["QWEN_AI_PLATFORM_API_BASE"],
         &["QWEN_AI_PLATFORM_API_KEY", "DASHSCOPE_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // glp:753 (GitHub Models)
     hosted(
         "github",
@@ -393,10 +764,12 @@ pub static PROVIDERS: &[Provider] = &[
         &["GITHUB_API_BASE"],
         &["GITHUB_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // glp:621. LiteLLM 1.106.2 itself rejects `anyscale/...` ("LLM Provider NOT
     // provided": anyscale is missing from its LlmProviders enum), so this row only
-    // serves configs Ringway accepts and LiteLLM would not. Rename: judgment.
+    // serves configs Ringway accepts and LiteLLM would not. Rename: judgment. No
+    // unsupported params either: LiteLLM never reaches its parameter check.
     hosted(
         "anyscale",
         "https://api.endpoints.anyscale.com/v1",
@@ -411,7 +784,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["FRIENDLI_API_BASE"],
         &["FRIENDLIAI_API_KEY", "FRIENDLI_TOKEN"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // glp:795 (.com; `openai_compatible_endpoints` lists api.galadriel.ai/v1)
     hosted(
         "galadriel",
@@ -419,7 +793,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["GALADRIEL_API_BASE"],
         &["GALADRIEL_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // glp:696
     hosted(
         "volcengine",
@@ -427,7 +802,23 @@ pub static PROVIDERS: &[Provider] = &[
         &["VOLCENGINE_API_BASE"],
         &["VOLCENGINE_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "include_server_side_tool_invocations",
+        "modalities",
+        "parallel_tool_calls",
+        "prediction",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "response_format",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "verbosity",
+        "web_search_options",
+    ]),
     // glp:691
     hosted(
         "ai21_chat",
@@ -435,7 +826,31 @@ pub static PROVIDERS: &[Provider] = &[
         &["AI21_API_BASE"],
         &["AI21_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "thinking",
+        "top_logprobs",
+        "top_p",
+        "verbosity",
+        "web_search_options",
+    ]),
     // glp:629
     hosted(
         "empower",
@@ -443,7 +858,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["EMPOWER_API_BASE"],
         &["EMPOWER_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // glp:673 and llms/baseten/chat.py `get_api_base_for_model`: the Model API default.
     // A model id of exactly 8 alphanumerics is a dedicated deployment, which LiteLLM
     // sends to https://model-{id}.api.baseten.co/environments/production/sync/v1.
@@ -454,7 +870,29 @@ pub static PROVIDERS: &[Provider] = &[
         &[],
         &["BASETEN_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "thinking",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // glp:682
     hosted(
         "meta_llama",
@@ -462,7 +900,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["LLAMA_API_BASE"],
         &["LLAMA_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // llms/featherless_ai/chat/transformation.py:106
     hosted(
         "featherless_ai",
@@ -470,7 +909,29 @@ pub static PROVIDERS: &[Provider] = &[
         &["FEATHERLESS_AI_API_BASE", "FEATHERLESS_API_BASE"],
         &["FEATHERLESS_AI_API_KEY", "FEATHERLESS_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "include_server_side_tool_invocations",
+        "logprobs",
+        "modalities",
+        "parallel_tool_calls",
+        "prediction",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "response_format",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "store",
+        "thinking",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // llms/nscale/chat/transformation.py:14,22,26. Rename: judgment.
     hosted(
         "nscale",
@@ -478,7 +939,29 @@ pub static PROVIDERS: &[Provider] = &[
         &["NSCALE_API_BASE"],
         &["NSCALE_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "max_completion_tokens",
+        "modalities",
+        "parallel_tool_calls",
+        "prediction",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "store",
+        "thinking",
+        "tool_choice",
+        "tools",
+        "verbosity",
+        "web_search_options",
+    ]),
     // llms/zai/chat/transformation.py:8,19. Rename: judgment.
     hosted(
         "zai",
@@ -486,23 +969,116 @@ pub static PROVIDERS: &[Provider] = &[
         &["ZAI_API_BASE"],
         &["ZAI_API_KEY"],
         RENAME,
-    ),
-    // llms/v0/chat/transformation.py:26. LiteLLM supports neither token parameter for v0.
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "response_format",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "store",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
+    // llms/v0/chat/transformation.py:26. LiteLLM supports neither token parameter for v0:
+    // its config supports only `tools` and `tool_choice` (and `stream`), so it refuses
+    // even `temperature`, `top_p` and `stop`.
     hosted(
         "v0",
         "https://api.v0.dev/v1",
         &["V0_API_BASE"],
         &["V0_API_KEY"],
         KEEP,
-    ),
-    // llms/morph/chat/transformation.py:28. LiteLLM supports neither token parameter.
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "max_tokens",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "response_format",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "stop",
+        "store",
+        "temperature",
+        "thinking",
+        "top_logprobs",
+        "top_p",
+        "verbosity",
+        "web_search_options",
+    ]),
+    // llms/morph/chat/transformation.py:28. LiteLLM supports neither token parameter:
+    // its config supports no standard param but `stream`, so it refuses even `temperature`.
     hosted(
         "morph",
         "https://api.morphllm.com/v1",
         &["MORPH_API_BASE"],
         &["MORPH_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "max_tokens",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "response_format",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "stop",
+        "store",
+        "temperature",
+        "thinking",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "verbosity",
+        "web_search_options",
+    ]),
     // llms/lambda_ai/chat/transformation.py:26
     hosted(
         "lambda_ai",
@@ -510,7 +1086,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["LAMBDA_API_BASE"],
         &["LAMBDA_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // llms/hyperbolic/chat/transformation.py:27. Rename: judgment.
     hosted(
         "hyperbolic",
@@ -518,7 +1095,29 @@ pub static PROVIDERS: &[Provider] = &[
         &["HYPERBOLIC_API_BASE"],
         &["HYPERBOLIC_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "modalities",
+        "parallel_tool_calls",
+        "prediction",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "thinking",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // llms/inception/chat/transformation.py:48. LiteLLM reads INCEPTION_API_KEY only
     // when no api_base was passed (or an api_key was), so an env key never follows a
     // caller-chosen base.
@@ -528,7 +1127,32 @@ pub static PROVIDERS: &[Provider] = &[
         &["INCEPTION_API_BASE"],
         &["INCEPTION_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "store",
+        "thinking",
+        "top_logprobs",
+        "top_p",
+        "verbosity",
+        "web_search_options",
+    ]),
     // glp:901
     hosted(
         "wandb",
@@ -536,7 +1160,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["WANDB_API_BASE"],
         &["WANDB_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // llms/vercel_ai_gateway/chat/transformation.py:36-37
     hosted(
         "vercel_ai_gateway",
@@ -544,7 +1169,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["VERCEL_AI_GATEWAY_API_BASE"],
         &["VERCEL_AI_GATEWAY_API_KEY", "VERCEL_OIDC_TOKEN"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // llms/modelscope/chat/transformation.py:25,65
     hosted(
         "modelscope",
@@ -552,7 +1178,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["MODELSCOPE_API_BASE"],
         &["MODELSCOPE_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // main.py:2544 `_complete_minimax` and llms/minimax/chat/transformation.py
     // `get_complete_url`, which adds "/v1" to a base that lacks it.
     hosted(
@@ -562,7 +1189,13 @@ pub static PROVIDERS: &[Provider] = &[
         &["MINIMAX_API_KEY"],
         KEEP,
     )
-    .suffix("/v1"),
+    .suffix("/v1")
+    .unsupported(&[
+        "context_management",
+        "include_server_side_tool_invocations",
+        "reasoning_effort",
+        "verbosity",
+    ]),
     // llms/tencent/chat/transformation.py:119 (also glp:732)
     hosted(
         "tencent",
@@ -570,7 +1203,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["TENCENT_API_BASE"],
         &["TENCENT_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_THINKING),
     // llms/aiml/chat/transformation.py:17
     hosted(
         "aiml",
@@ -578,7 +1212,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["AIML_API_BASE"],
         &["AIML_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     // main.py:2495 `_complete_cometapi` (the key variable is COMETAPI_KEY) and
     // llms/cometapi/chat/transformation.py `get_complete_url` (adds "/v1" when missing).
     hosted(
@@ -588,7 +1223,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["COMETAPI_KEY"],
         KEEP,
     )
-    .suffix("/v1"),
+    .suffix("/v1")
+    .unsupported(OPENAI_LIKE),
     // constants.py:367 NADIR_DEFAULT_API_BASE, main.py:3551. LiteLLM reads NADIR_API_KEY
     // only when the base is the default one. Rename: judgment.
     hosted(
@@ -597,7 +1233,34 @@ pub static PROVIDERS: &[Provider] = &[
         &["NADIR_API_BASE"],
         &["NADIR_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "prompt_cache_key",
+        "reasoning_effort",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "stop",
+        "store",
+        "thinking",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // llms/edenai/common_utils.py:19,32,36
     hosted(
         "edenai",
@@ -605,7 +1268,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["EDENAI_API_BASE"],
         &["EDENAI_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // main.py:4907-4913 `_complete_ovhcloud`
     hosted(
         "ovhcloud",
@@ -613,7 +1277,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["OVHCLOUD_API_BASE"],
         &["OVHCLOUD_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // main.py `_complete_compactifai`: no base variable.
     hosted(
         "compactifai",
@@ -621,7 +1286,8 @@ pub static PROVIDERS: &[Provider] = &[
         &[],
         &["COMPACTIFAI_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE),
     // main.py `_complete_amazon_nova` (Nova's own API key, not AWS credentials)
     hosted(
         "amazon_nova",
@@ -629,7 +1295,32 @@ pub static PROVIDERS: &[Provider] = &[
         &["AMAZON_NOVA_API_BASE"],
         &["AMAZON_NOVA_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "response_format",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "store",
+        "thinking",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // ---- Self-hosted / user-given endpoints ----------------------------------------
     // llms/hosted_vllm/chat/transformation.py:111: no default; key falls back to
     // "fake-api-key".
@@ -639,17 +1330,23 @@ pub static PROVIDERS: &[Provider] = &[
         &["HOSTED_VLLM_API_KEY"],
         KEEP,
     )
-    .local(),
+    .local()
+    .unsupported(OPENAI_LIKE_REASONING_THINKING),
     // Not OpenAI wire in LiteLLM: `vllm/` runs the vllm Python library in-process
     // (llms/vllm/completion/handler.py), which a gateway cannot. Ringway sends it to a
     // vLLM server's OpenAI endpoint instead, found as LiteLLM's vllm pass-through finds
     // it (VLLM_API_BASE, llms/vllm/common_utils.py:48); that code never reads a key
     // variable. Parameters as hosted_vllm (VLLMConfig subclasses HostedVLLMChatConfig).
-    user_base("vllm", &["VLLM_API_BASE"], &[], KEEP).local(),
+    user_base("vllm", &["VLLM_API_BASE"], &[], KEEP)
+        .local()
+        .unsupported(OPENAI_LIKE_REASONING_THINKING),
     // Not OpenAI wire in LiteLLM: `ollama/` uses Ollama's native /api/generate
     // (`ollama_chat/`, left out, its native /api/chat). Ringway serves `ollama/` through
     // the same server's OpenAI-compatible endpoint, `{base}/v1`. Base and variables as
     // LiteLLM (glp:688, main.py:4503); max_tokens: judgment (Ollama's /v1 takes it).
+    // Unsupported params: LiteLLM's check for its native route (OllamaConfig), which
+    // Ollama's /v1 does not share; `tools`, `functions` and `tool_choice` are not
+    // refused there (LiteLLM folds them into the prompt), so they are not listed.
     hosted(
         "ollama",
         "http://localhost:11434",
@@ -658,7 +1355,28 @@ pub static PROVIDERS: &[Provider] = &[
         RENAME,
     )
     .local()
-    .suffix("/v1"),
+    .suffix("/v1")
+    .unsupported(&[
+        "audio",
+        "context_management",
+        "function_call",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "modalities",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "thinking",
+        "top_logprobs",
+        "verbosity",
+        "web_search_options",
+    ]),
     // llms/lm_studio/chat/transformation.py:16: no default base; key "fake-api-key".
     user_base(
         "lm_studio",
@@ -666,7 +1384,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["LM_STUDIO_API_KEY"],
         KEEP,
     )
-    .local(),
+    .local()
+    .unsupported(OPENAI_LIKE),
     // llms/llamafile/chat/transformation.py:18,28
     hosted(
         "llamafile",
@@ -675,7 +1394,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["LLAMAFILE_API_KEY"],
         KEEP,
     )
-    .local(),
+    .local()
+    .unsupported(OPENAI_LIKE),
     // llms/docker_model_runner/chat/transformation.py:62 (key "dummy-key"). Its
     // `get_complete_url` posts to `{base}/v1/chat/completions`; LiteLLM's default
     // OpenAI-SDK handler skips that method and posts to `{base}/chat/completions`,
@@ -688,7 +1408,8 @@ pub static PROVIDERS: &[Provider] = &[
         RENAME,
     )
     .local()
-    .suffix("/v1"),
+    .suffix("/v1")
+    .unsupported(OPENAI_LIKE),
     // llms/lemonade/chat/transformation.py:213,216 (key "lemonade")
     hosted(
         "lemonade",
@@ -697,7 +1418,8 @@ pub static PROVIDERS: &[Provider] = &[
         &["LEMONADE_API_KEY"],
         RENAME,
     )
-    .local(),
+    .local()
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     // main.py:7147-7151, LiteLLM's xinference embedding branch (key "stub-xinference-key").
     // Its chat path has no xinference branch and falls through to the OpenAI defaults
     // (api.openai.com, OPENAI_API_KEY), which cannot be what a user means.
@@ -708,29 +1430,38 @@ pub static PROVIDERS: &[Provider] = &[
         &["XINFERENCE_API_KEY"],
         RENAME,
     )
-    .local(),
+    .local()
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     // llms/litellm_proxy/chat/transformation.py:41-42: another LiteLLM (or Ringway).
     user_base(
         "litellm_proxy",
         &["LITELLM_PROXY_API_BASE"],
         &["LITELLM_PROXY_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(&["context_management"]),
     // llms/heroku/chat/transformation.py:53: HEROKU_API_BASE is the host root; LiteLLM
     // posts to `{base}/v1/chat/completions`.
-    user_base("heroku", &["HEROKU_API_BASE"], &["HEROKU_API_KEY"], KEEP).suffix("/v1"),
+    user_base("heroku", &["HEROKU_API_BASE"], &["HEROKU_API_KEY"], KEEP)
+        .suffix("/v1")
+        .unsupported(OPENAI_LIKE),
     // ---- llms/openai_like/providers.json, in file order ----------------------------
     // base_env is the entry's `api_base_env` (absent: none). RENAME where the entry maps
     // max_completion_tokens -> max_tokens, and for veniceai, abliteration, gmi, aihubmix,
     // crusoe and empiriolabs, which are not LlmProviders members and so get LiteLLM's
     // generic OpenAILikeChatConfig mapping (utils.py `get_optional_params`), which renames.
+    // LiteLLM refuses `tools` (and the other tool params) and `reasoning_effort` for any
+    // model its catalog does not flag `supports_function_calling` / `supports_reasoning`
+    // for this prefix, i.e. for most models here, but accepts them for some names (e.g.
+    // `chutes/anthropic/claude-haiku-4-5`), so they are not in `unsupported_params`.
     hosted(
         "publicai",
         "https://api.publicai.co/v1",
         &["PUBLICAI_API_BASE"],
         &["PUBLICAI_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // providers.json has "https://ai-gateway.helicone.ai/" (trailing slash).
     hosted(
         "helicone",
@@ -738,56 +1469,64 @@ pub static PROVIDERS: &[Provider] = &[
         &[],
         &["HELICONE_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "veniceai",
         "https://api.venice.ai/api/v1",
         &[],
         &["VENICE_AI_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     hosted(
         "xiaomi_mimo",
         "https://api.xiaomimimo.com/v1",
         &[],
         &["XIAOMI_MIMO_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "scaleway",
         "https://api.scaleway.ai/v1",
         &[],
         &["SCW_SECRET_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "synthetic",
         "https://api.synthetic.new/openai/v1",
         &[],
         &["SYNTHETIC_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "apertis",
         "https://api.stima.tech/v1",
         &[],
         &["STIMA_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "nano-gpt",
         "https://nano-gpt.com/api/v1",
         &[],
         &["NANOGPT_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "poe",
         "https://api.poe.com/v1",
         &[],
         &["POE_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // providers.json has "https://llm.chutes.ai/v1/" (trailing slash).
     hosted(
         "chutes",
@@ -795,28 +1534,32 @@ pub static PROVIDERS: &[Provider] = &[
         &[],
         &["CHUTES_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "abliteration",
         "https://api.abliteration.ai/v1",
         &[],
         &["ABLITERATION_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     hosted(
         "llamagate",
         "https://api.llamagate.dev/v1",
         &[],
         &["LLAMAGATE_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     hosted(
         "gmi",
         "https://api.gmi-serving.com/v1",
         &[],
         &["GMI_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     // The entry declares `"headers": {"api-subscription-key": "{api_key}"}`. LiteLLM's
     // loader (json_loader.py `SimpleProviderConfig`) never reads `headers`, so LiteLLM
     // 1.106.2 actually sends `Authorization: Bearer`; Ringway follows the declaration.
@@ -827,56 +1570,64 @@ pub static PROVIDERS: &[Provider] = &[
         &["SARVAM_API_KEY"],
         RENAME,
     )
-    .header("api-subscription-key"),
+    .header("api-subscription-key")
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     hosted(
         "assemblyai",
         "https://llm-gateway.assemblyai.com/v1",
         &[],
         &["ASSEMBLYAI_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "charity_engine",
         "https://api.charityengine.services/remotejobs/v2/inference",
         &[],
         &["CHARITY_ENGINE_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "aihubmix",
         "https://aihubmix.com/v1",
         &["AIHUBMIX_API_BASE"],
         &["AIHUBMIX_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     hosted(
         "crusoe",
         "https://managed-inference-api-proxy.crusoecloud.com/v1",
         &["CRUSOE_API_BASE"],
         &["CRUSOE_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     hosted(
         "darkbloom",
         "https://api.darkbloom.dev/v1",
         &["DARKBLOOM_API_BASE"],
         &["DARKBLOOM_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "neosantara",
         "https://api.neosantara.xyz/v1",
         &["NEOSANTARA_API_BASE"],
         &["NEOSANTARA_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "tensormesh",
         "https://serverless.tensormesh.ai/v1",
         &["TENSORMESH_SERVERLESS_BASE_URL"],
         &["TENSORMESH_INFERENCE_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // LiteLLM forces `store: false` on this provider's Responses API requests.
     hosted(
         "parasail",
@@ -884,49 +1635,56 @@ pub static PROVIDERS: &[Provider] = &[
         &["PARASAIL_API_BASE"],
         &["PARASAIL_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "libertai",
         "https://api.libertai.io/v1",
         &["LIBERTAI_API_BASE"],
         &["LIBERTAI_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "empiriolabs",
         "https://api.empiriolabs.ai/v1",
         &["EMPIRIOLABS_API_BASE"],
         &["EMPIRIOLABS_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING_VERBOSITY),
     hosted(
         "meta",
         "https://api.meta.ai/v1",
         &["META_API_BASE"],
         &["META_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "cognition",
         "https://api.cognition.ai/v1",
         &["COGNITION_API_BASE"],
         &["COGNITION_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "cortecs",
         "https://api.cortecs.ai/v1",
         &["CORTECS_API_BASE"],
         &["CORTECS_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "pinstripes",
         "https://pinstripes.io/v1",
         &["PINSTRIPES_API_BASE"],
         &["PINSTRIPES_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     // LiteLLM also clamps `temperature` to at most 1.99 for this provider.
     hosted(
         "scx-ai",
@@ -934,28 +1692,45 @@ pub static PROVIDERS: &[Provider] = &[
         &["SCX_API_BASE"],
         &["SCX_API_KEY"],
         RENAME,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
     hosted(
         "prism",
         "https://api.prisminference.com/v1",
         &["PRISM_API_BASE"],
         &["PRISM_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
+    // llms/sail/chat/transformation.py `_REJECTED_BY_SAIL`: stop, seed, penalties, logprobs.
     hosted(
         "sail",
         "https://api.sailresearch.com/v1",
         &["SAIL_API_BASE"],
         &["SAIL_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(&[
+        "context_management",
+        "frequency_penalty",
+        "include_server_side_tool_invocations",
+        "logit_bias",
+        "logprobs",
+        "presence_penalty",
+        "seed",
+        "stop",
+        "thinking",
+        "top_logprobs",
+        "verbosity",
+    ]),
     hosted(
         "reka",
         "https://api.reka.ai/v1",
         &["REKA_API_BASE"],
         &["REKA_API_KEY"],
         KEEP,
-    ),
+    )
+    .unsupported(OPENAI_LIKE_REASONING),
 ];
 
 /// The provider for LiteLLM prefix `name` (case-sensitive, as in LiteLLM), or
@@ -1220,6 +1995,90 @@ mod tests {
         ] {
             assert!(!get(name).max_completion_tokens_as_max_tokens, "{name}");
         }
+    }
+
+    #[test]
+    fn unsupported_params_are_standard_and_sorted() {
+        let mut seen = std::collections::HashSet::new();
+        for k in STANDARD_PARAMS {
+            assert!(seen.insert(k), "duplicate standard param {k}");
+        }
+        for k in UNVALIDATED_PARAMS {
+            assert!(STANDARD_PARAMS.contains(k), "{k}");
+        }
+        for p in PROVIDERS {
+            for k in p.unsupported_params {
+                assert!(
+                    STANDARD_PARAMS.contains(k),
+                    "{}: {k} is not standard",
+                    p.name
+                );
+                assert!(
+                    !UNVALIDATED_PARAMS.contains(k),
+                    "{}: {k} is never refused",
+                    p.name
+                );
+            }
+            for w in p.unsupported_params.windows(2) {
+                assert!(w[0] < w[1], "{}: {:?} not sorted or repeated", p.name, w);
+            }
+        }
+    }
+
+    #[test]
+    fn unsupported_params_known_values() {
+        // LiteLLM 1.106.2, `litellm.completion(...)` against each provider.
+        assert_eq!(
+            get("openai").unsupported_params,
+            [
+                "context_management",
+                "include_server_side_tool_invocations",
+                "thinking"
+            ]
+        );
+        assert_eq!(
+            get("litellm_proxy").unsupported_params,
+            ["context_management"]
+        );
+        assert_eq!(
+            get("azure_ai").unsupported_params,
+            ["include_server_side_tool_invocations"]
+        );
+        assert!(get("anyscale").unsupported_params.is_empty());
+        for k in ["temperature", "top_p", "stop", "max_tokens", "n"] {
+            assert!(get("v0").unsupported_params.contains(&k), "v0 {k}");
+        }
+        assert!(!get("v0").unsupported_params.contains(&"tools"));
+        for k in ["tools", "tool_choice", "stop", "seed"] {
+            assert!(
+                get("perplexity").unsupported_params.contains(&k),
+                "perplexity {k}"
+            );
+        }
+        for k in ["n", "logprobs", "frequency_penalty", "functions"] {
+            assert!(
+                get("mistral").unsupported_params.contains(&k),
+                "mistral {k}"
+            );
+        }
+        // Model-dependent params are left out: LiteLLM accepts them for some model.
+        assert!(!get("groq").unsupported_params.contains(&"reasoning_effort"));
+        assert!(!get("openai").unsupported_params.contains(&"verbosity"));
+        assert!(!get("mistral").unsupported_params.contains(&"thinking"));
+        assert!(!get("chutes").unsupported_params.contains(&"tools"));
+        // Folded into the prompt by LiteLLM, not refused.
+        assert!(!get("ollama").unsupported_params.contains(&"tools"));
+        // The common sets are what they say.
+        assert_eq!(
+            get("github").unsupported_params,
+            OPENAI_LIKE,
+            "github refuses reasoning_effort for every model"
+        );
+        let non_empty = PROVIDERS
+            .iter()
+            .filter(|p| !p.unsupported_params.is_empty())
+            .count();
+        assert_eq!(non_empty, PROVIDERS.len() - 1, "all but anyscale");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::mock;
 use crate::router::{Backend, Group, Route};
 use crate::server::{After, ClientHeaders, Conn, Endpoint, Shard};
 use crate::translate::{self, Fields};
-use crate::upstream::{Target, UpConn, Upstreams, Wire};
+use crate::upstream::{Target, UpAuth, UpConn, Upstreams, Wire};
 
 /// Writes a random (v4) UUID as 36 ASCII bytes: LiteLLM's `x-litellm-call-id`.
 fn uuid4(rng: &mut fastrand::Rng, out: &mut [u8; 36]) {
@@ -56,6 +56,9 @@ enum Failure {
     /// The request could not be translated for this provider (a 400; never
     /// retried).
     BadRequest(String),
+    /// OpenAI parameters the provider does not take (LiteLLM's
+    /// `UnsupportedParamsError`: a 400, never retried).
+    Unsupported(String),
 }
 
 impl std::fmt::Display for Failure {
@@ -67,6 +70,7 @@ impl std::fmt::Display for Failure {
             Failure::BadResponse(why) => write!(f, "bad response: {why}"),
             Failure::Status { status, .. } => write!(f, "status {status}"),
             Failure::BadRequest(why) => write!(f, "bad request: {why}"),
+            Failure::Unsupported(why) => write!(f, "unsupported parameters: {why}"),
         }
     }
 }
@@ -83,7 +87,7 @@ impl Failure {
                 403 | 408 | 409 | 429 => true,
                 s => *s >= 500,
             },
-            Failure::BadRequest(_) => false,
+            Failure::BadRequest(_) | Failure::Unsupported(_) => false,
             _ => true,
         }
     }
@@ -118,10 +122,17 @@ pub(crate) async fn forward(
         let route = &gw.router.routes[ri];
         let (backend, wildcard_rest) = route.backend_for_request(wildcard_rest);
         let target = match backend {
-            Backend::Mock(_) if ep == Endpoint::Responses => {
-                let msg = "litellm.BadRequestError: mock_response deployments do not answer /v1/responses in Ringway yet";
+            Backend::Mock(_) if matches!(ep, Endpoint::Responses | Endpoint::CountTokens) => {
+                let msg = format!(
+                    "litellm.BadRequestError: mock_response deployments do not answer {} in Ringway yet",
+                    ep.name()
+                );
                 let _ = c
-                    .send_error(&ApiError::new(400, "invalid_request_error", msg), close)
+                    .send_ep_error(
+                        ep,
+                        &ApiError::new(400, "invalid_request_error", &msg),
+                        close,
+                    )
                     .await;
                 return After::KeepAlive;
             }
@@ -288,16 +299,11 @@ impl UpstreamError {
         group: &Group,
         stream: bool,
     ) -> UpstreamError {
-        let exc = match target.wire {
-            Wire::OpenAi => "OpenAIException",
-            Wire::Anthropic => "AnthropicException",
-        };
+        let exc = crate::convert::exception_name(target.wire);
         let connection_error = |detail: &str| {
             (
                 500,
-                format!(
-                    "litellm.InternalServerError: InternalServerError: OpenAIException - {detail}"
-                ),
+                format!("litellm.InternalServerError: InternalServerError: {exc} - {detail}"),
                 Some("internal_server_error".to_string()),
                 None,
             )
@@ -313,6 +319,12 @@ impl UpstreamError {
             Failure::BadRequest(why) => (
                 400,
                 format!("litellm.BadRequestError: {exc} - {why}"),
+                Some("invalid_request_error".to_string()),
+                None,
+            ),
+            Failure::Unsupported(why) => (
+                400,
+                format!("litellm.UnsupportedParamsError: {why}"),
                 Some("invalid_request_error".to_string()),
                 None,
             ),
@@ -412,19 +424,16 @@ struct Exchange<'a> {
 enum Mode {
     /// Same format both sides: splice `model`, relay the answer.
     Pass,
-    /// OpenAI client, Anthropic upstream.
-    OpenAiToAnthropic,
-    /// Anthropic client (`/v1/messages`), OpenAI-format upstream.
-    AnthropicToOpenAi,
+    /// The formats differ: `convert` translates both ways.
+    Translate,
 }
 
 impl Exchange<'_> {
     fn mode(&self) -> Mode {
-        match (self.ep, self.target.wire) {
-            (Endpoint::Messages, Wire::OpenAi) => Mode::AnthropicToOpenAi,
-            (Endpoint::Messages, Wire::Anthropic) => Mode::Pass,
-            (_, Wire::Anthropic) => Mode::OpenAiToAnthropic,
-            (_, Wire::OpenAi) => Mode::Pass,
+        if crate::convert::is_pass(self.ep, self.target.wire) {
+            Mode::Pass
+        } else {
+            Mode::Translate
         }
     }
 
@@ -463,26 +472,75 @@ fn upstream_model_json<'a>(x: &'a Exchange) -> std::borrow::Cow<'a, [u8]> {
 /// the translating modes write the other format's body into `scratch`
 /// first (its length goes in the head). A body the translator refuses is a
 /// client error.
-fn build_request(out: &mut Vec<u8>, scratch: &mut Vec<u8>, x: &Exchange) -> Result<(), Failure> {
+fn build_request(
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    tmp: &mut Vec<u8>,
+    x: &Exchange,
+    token: Option<&str>,
+) -> Result<(), Failure> {
     let mode = x.mode();
     scratch.clear();
-    match mode {
-        Mode::Pass => {}
-        Mode::OpenAiToAnthropic => {
-            anthropic::openai_to_anthropic_request(x.body, &x.upstream_model(), scratch)
-                .map_err(|e| Failure::BadRequest(e.to_string()))?;
-        }
-        Mode::AnthropicToOpenAi => {
-            anthropic::anthropic_to_openai_request(x.body, &x.upstream_model(), scratch)
-                .map_err(|e| Failure::BadRequest(e.to_string()))?;
-        }
+    if mode == Mode::Translate {
+        crate::convert::request_body(
+            x.ep,
+            x.target.wire,
+            x.body,
+            &x.upstream_model(),
+            scratch,
+            tmp,
+        )
+        .map_err(|e| Failure::BadRequest(e.to_string()))?;
     }
     let model_json = upstream_model_json(x);
     out.clear();
     out.extend_from_slice(b"POST ");
-    out.extend_from_slice(x.target.paths[x.ep.index()].as_bytes());
+    let wire = x.target.wire;
+    let built_path;
+    let path = if crate::convert::model_in_path(wire) {
+        built_path = crate::convert::model_path(
+            wire,
+            &x.target.url_prefix,
+            x.ep,
+            x.fields.stream,
+            &x.upstream_model(),
+        );
+        &built_path
+    } else if x.ep == Endpoint::CountTokens {
+        built_path = format!("{}/count_tokens", x.target.paths[0]);
+        &built_path
+    } else {
+        &x.target.paths[x.ep.index()]
+    };
+    out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
     out.extend_from_slice(&x.target.fixed_headers);
+    match &x.target.auth {
+        UpAuth::Fixed => {}
+        UpAuth::GcpToken(_) => {
+            let token = token.ok_or(Failure::BadResponse(
+                "no Google access token yet (check vertex_credentials and the token endpoint)",
+            ))?;
+            out.extend_from_slice(b"authorization: Bearer ");
+            out.extend_from_slice(token.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        UpAuth::SigV4(creds) => {
+            let (p, q) = path.split_once('?').unwrap_or((path, ""));
+            crate::bedrock::sign(
+                creds,
+                "bedrock",
+                "POST",
+                host_of(&x.target.fixed_headers),
+                p,
+                q,
+                "application/json",
+                scratch,
+                std::time::SystemTime::now(),
+                out,
+            );
+        }
+    }
     if x.target.wire == Wire::Anthropic {
         // The client's API version and beta flags ride along on native
         // `/v1/messages`; otherwise the version LiteLLM sends.
@@ -501,18 +559,66 @@ fn build_request(out: &mut Vec<u8>, scratch: &mut Vec<u8>, x: &Exchange) -> Resu
     out.extend_from_slice(b"content-length: ");
     let rename = x.target.max_tokens_rename;
     if mode == Mode::Pass {
+        // OpenAI parameters LiteLLM refuses for this provider: refused, or
+        // dropped under `drop_params` (a rare path that copies the body).
+        let hit = refused_params(x);
+        let stripped;
+        let (body, fields) = if hit == 0 {
+            (x.body, x.fields)
+        } else if x.target.drop_params {
+            let b = translate::without_params(x.body, hit);
+            let f = translate::scan(&b).map_err(|e| Failure::BadRequest(e.0.to_string()))?;
+            stripped = (b, f);
+            (&stripped.0[..], &stripped.1)
+        } else {
+            return Err(Failure::Unsupported(unsupported_message(x, hit)));
+        };
         http::push_u64(
             out,
-            translate::edited_len(x.body, x.fields, &model_json, rename) as u64,
+            translate::edited_len(body, fields, &model_json, rename) as u64,
         );
         out.extend_from_slice(b"\r\n\r\n");
-        translate::write_edited(out, x.body, x.fields, &model_json, rename);
+        translate::write_edited(out, body, fields, &model_json, rename);
     } else {
         http::push_u64(out, scratch.len() as u64);
         out.extend_from_slice(b"\r\n\r\n");
         out.extend_from_slice(scratch);
     }
     Ok(())
+}
+
+/// The OpenAI parameters of a chat request that LiteLLM would refuse for
+/// this deployment's provider (`_check_valid_arg` runs for chat
+/// completions only; Responses and embeddings bodies are not checked).
+fn refused_params(x: &Exchange) -> u64 {
+    if x.ep != Endpoint::Chat || x.mode() != Mode::Pass {
+        return 0;
+    }
+    x.fields.std_params & x.target.unsupported_params
+}
+
+/// LiteLLM's `UnsupportedParamsError` text (`utils.py`, `_check_valid_arg`),
+/// the names as a Python list.
+fn unsupported_message(x: &Exchange, hit: u64) -> String {
+    let names: Vec<String> = crate::providers::STANDARD_PARAMS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| hit & (1u64 << i) != 0)
+        .map(|(_, n)| format!("'{n}'"))
+        .collect();
+    let list = format!("[{}]", names.join(", "));
+    format!(
+        "{} does not support parameters: {list}, for model={}. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n. \n If you want to use these params dynamically send allowed_openai_params={list} in your request.",
+        x.route.provider,
+        x.upstream_model()
+    )
+}
+
+/// The `host` value of a target's fixed header lines (always the first).
+fn host_of(fixed: &[u8]) -> &str {
+    let line = fixed.strip_prefix(b"host: ").unwrap_or_default();
+    let end = memchr::memchr(b'\r', line).unwrap_or(line.len());
+    std::str::from_utf8(&line[..end]).unwrap_or_default()
 }
 
 /// Why sending or reading the head failed.
@@ -762,13 +868,17 @@ fn next_event_end(buf: &[u8], from: usize) -> Option<usize> {
 enum EventTransform<'a> {
     /// Same format: replace the top-level `model` with the client's.
     Model(&'a [u8]),
-    /// Anthropic events in, OpenAI chunks out.
-    FromAnthropic(anthropic::AnthropicToOpenAiStream),
-    /// OpenAI chunks in, Anthropic events out.
-    ToAnthropic(anthropic::OpenAiToAnthropicStream),
+    /// A translation between formats (`convert`).
+    Chain(Box<crate::convert::StreamChain>),
 }
 
 impl EventTransform<'_> {
+    /// Whether upstream bytes go to the transform as they come rather than
+    /// split into SSE events.
+    fn is_binary(&self) -> bool {
+        matches!(self, EventTransform::Chain(ch) if ch.is_binary())
+    }
+
     /// Appends the client's chunk(s) for one upstream event to `w`.
     fn event(
         &mut self,
@@ -781,16 +891,19 @@ impl EventTransform<'_> {
                 push_event_chunk(w, event, m);
                 return Ok(());
             }
-            EventTransform::FromAnthropic(st) => {
+            EventTransform::Chain(ch) => {
                 scratch.clear();
-                st.feed(event, scratch)
-            }
-            EventTransform::ToAnthropic(st) => {
-                scratch.clear();
-                st.feed(event, scratch)
+                if ch.is_binary() {
+                    ch.feed_bytes(event, scratch)
+                } else {
+                    ch.feed_event(event, scratch)
+                }
             }
         };
-        st.map_err(|_| Failure::BadResponse("untranslatable stream event"))?;
+        if let Err(e) = st {
+            log::warn!("untranslatable upstream stream event: {e}");
+            return Err(Failure::BadResponse("untranslatable stream event"));
+        }
         push_chunk(w, scratch);
         Ok(())
     }
@@ -800,8 +913,7 @@ impl EventTransform<'_> {
         scratch.clear();
         match self {
             EventTransform::Model(_) => {}
-            EventTransform::FromAnthropic(st) => st.finish(scratch),
-            EventTransform::ToAnthropic(st) => st.finish(scratch),
+            EventTransform::Chain(ch) => ch.finish(scratch),
         }
         push_chunk(w, scratch);
     }
@@ -926,6 +1038,15 @@ async fn relay_sse(
         let mut start = 0;
         let mut scratch = std::mem::take(&mut c.chunked);
         let mut bad = None;
+        if transform.is_binary() && !c.events.is_empty() {
+            // Length-prefixed messages: the decoder keeps partial ones.
+            let bytes = std::mem::take(&mut c.events);
+            if let Err(f) = transform.event(&mut c.wbuf, &mut scratch, &bytes) {
+                bad = Some(f);
+            }
+            c.events = bytes;
+            c.events.clear();
+        }
         while let Some(end) = next_event_end(&c.events, start) {
             if let Err(f) = transform.event(&mut c.wbuf, &mut scratch, &c.events[start..end]) {
                 bad = Some(f);
@@ -1033,12 +1154,23 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
         x.route.timeout_ms
     });
     let max_header = gw.settings.max_header_bytes;
+    // Refused parameters fail before any connection, as in LiteLLM.
+    let hit = refused_params(x);
+    if hit != 0 && !x.target.drop_params {
+        return Err(Failure::Unsupported(unsupported_message(x, hit)));
+    }
     let mut conn = up.checkout(origin).await.map_err(Failure::Connect)?;
     // The request buffer (and the translation scratch) are lent by the
     // shard only while the request is built and sent.
     conn.wbuf = shard.bufs.get();
     let mut scratch = shard.bufs.get();
-    let built = build_request(&mut conn.wbuf, &mut scratch, x);
+    let mut tmp = shard.bufs.get();
+    let token = match x.target.auth {
+        UpAuth::GcpToken(i) => shard.gcp_token(i),
+        _ => None,
+    };
+    let built = build_request(&mut conn.wbuf, &mut scratch, &mut tmp, x, token.as_deref());
+    shard.bufs.put(tmp);
     if let Err(f) = built {
         shard.bufs.put(scratch);
         shard.bufs.put(std::mem::take(&mut conn.wbuf));
@@ -1055,7 +1187,8 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
                 .await
                 .map_err(Failure::Connect)?;
             conn.wbuf = wbuf;
-            build_request(&mut conn.wbuf, &mut scratch, x)?;
+            let mut tmp = Vec::new();
+            build_request(&mut conn.wbuf, &mut scratch, &mut tmp, x, token.as_deref())?;
             match send_and_read_head(&mut conn, timeout, max_header).await {
                 Ok(h) => h,
                 Err(HeadFail::Stale(e)) => return Err(Failure::Io(e)),
@@ -1083,15 +1216,17 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
         .is_some_and(|r| conn.buf[r.clone()].starts_with(b"text/event-stream"));
     let mode = x.mode();
     if mode != Mode::Pass {
-        if sse && head.body != ResponseBody::None {
-            let mut t = match mode {
-                Mode::OpenAiToAnthropic => EventTransform::FromAnthropic(
-                    anthropic::AnthropicToOpenAiStream::new(x.client_model, include_usage(x)),
-                ),
-                _ => EventTransform::ToAnthropic(anthropic::OpenAiToAnthropicStream::new(
-                    x.client_model,
-                )),
-            };
+        // Bedrock streams are AWS event-stream, not `text/event-stream`.
+        let binary_stream = x.fields.stream && matches!(x.target.wire, Wire::Bedrock(_));
+        if (sse || binary_stream) && head.body != ResponseBody::None {
+            let chain = crate::convert::StreamChain::new(
+                x.ep,
+                x.target.wire,
+                x.client_model,
+                include_usage(x),
+                x.body,
+            );
+            let mut t = EventTransform::Chain(Box::new(chain));
             return relay_sse(c, up, conn, &head, &mut t, x, timeout).await;
         }
         // Boxed: translation is the rarer path, and its state would
@@ -1241,7 +1376,7 @@ async fn fail_mid_stream(
         Failure::Timeout => "Request timed out.".to_string(),
         other => format!("Connection error. ({other})"),
     };
-    if x.ep == Endpoint::Messages {
+    if x.ep.is_anthropic() {
         // Anthropic's stream error event, as its SDKs expect it.
         let mut body = Vec::with_capacity(256);
         anthropic::anthropic_error_body(500, &detail, &mut body);
@@ -1347,14 +1482,21 @@ async fn relay_translated(
         }
     };
     let mut body = shard.bufs.get();
-    let translated = match x.mode() {
-        Mode::OpenAiToAnthropic => {
-            anthropic::anthropic_to_openai_response(&raw, x.client_model, &mut body)
-        }
-        _ => anthropic::openai_to_anthropic_response(&raw, x.client_model, &mut body),
-    };
+    let mut tmp = shard.bufs.get();
+    let translated = crate::convert::response_body(
+        x.ep,
+        x.target.wire,
+        &raw,
+        x.body,
+        &x.upstream_model(),
+        x.client_model,
+        &mut body,
+        &mut tmp,
+    );
     shard.bufs.put(raw);
-    if translated.is_err() {
+    shard.bufs.put(tmp);
+    if let Err(e) = translated {
+        log::warn!("untranslatable upstream answer: {e}");
         shard.bufs.put(body);
         shard.bufs.put(up_head);
         return Err(Failure::BadResponse("untranslatable response body"));
@@ -1657,14 +1799,52 @@ pub(crate) async fn pass_through(
     w.extend_from_slice(target);
     w.extend_from_slice(b" HTTP/1.1\r\n");
     w.extend_from_slice(&pt.fixed_headers);
+    let mut content_type: &[u8] = b"";
     for (name, value) in http::header_lines(head) {
         if pass_through_skips(name) {
             continue;
+        }
+        if name.eq_ignore_ascii_case(b"content-type") {
+            content_type = value;
         }
         w.extend_from_slice(name);
         w.extend_from_slice(b": ");
         w.extend_from_slice(value);
         w.extend_from_slice(b"\r\n");
+    }
+    match &pt.auth {
+        UpAuth::Fixed => {}
+        UpAuth::GcpToken(i) => {
+            if let Some(token) = shard.gcp_token(*i) {
+                w.extend_from_slice(b"authorization: Bearer ");
+                w.extend_from_slice(token.as_bytes());
+                w.extend_from_slice(b"\r\n");
+            }
+        }
+        UpAuth::SigV4(creds) => {
+            // The signature covers content-type: send one if the client
+            // gave none.
+            if content_type.is_empty() {
+                content_type = b"application/json";
+                w.extend_from_slice(b"content-type: application/json\r\n");
+            }
+            let full = [pt.base_path.as_bytes(), target].concat();
+            let full = String::from_utf8_lossy(&full);
+            let (p, q) = full.split_once('?').unwrap_or((&full, ""));
+            let method = String::from_utf8_lossy(method);
+            crate::bedrock::sign(
+                creds,
+                "bedrock",
+                &method,
+                host_of(&pt.fixed_headers),
+                p,
+                q,
+                &String::from_utf8_lossy(content_type),
+                body,
+                std::time::SystemTime::now(),
+                &mut w,
+            );
+        }
     }
     w.extend_from_slice(b"content-length: ");
     http::push_u64(&mut w, body.len() as u64);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, Deployment};
 use crate::translate::quote;
-use crate::upstream::{parse_base_url, Origin, Target, Wire};
+use crate::upstream::{parse_base_url, Origin, Target, UpAuth, Wire};
 
 /// The default `api_base` of the `openai` provider.
 pub const OPENAI_BASE: &str = "https://api.openai.com/v1";
@@ -21,13 +21,6 @@ pub const OPENAI_BASE: &str = "https://api.openai.com/v1";
 /// Providers whose wire format is not OpenAI's: they need a translator, which
 /// later work adds. Until then their deployments answer a clear error.
 const NEEDS_TRANSLATION: &[&str] = &[
-    "bedrock",
-    "bedrock_converse",
-    "vertex_ai",
-    "vertex_ai_beta",
-    "gemini",
-    "cohere",
-    "cohere_chat",
     "sagemaker",
     "sagemaker_chat",
     "watsonx",
@@ -99,6 +92,8 @@ pub struct PassThrough {
     pub base_path: String,
     /// `host:` and the credential header, CRLF-terminated.
     pub fixed_headers: Vec<u8>,
+    /// Per-request credentials (Vertex AI token, Bedrock SigV4).
+    pub auth: UpAuth,
 }
 
 /// Pass-through providers: (route name, base URL env, default base, key
@@ -152,30 +147,87 @@ const PASS_THROUGH: &[(&str, &str, &str, &str, &str, &str)] = &[
         "authorization",
         "Bearer ",
     ),
+    // No default endpoint: the route exists once AZURE_API_BASE is set.
+    (
+        "azure",
+        "AZURE_API_BASE",
+        "",
+        "AZURE_API_KEY",
+        "api-key",
+        "",
+    ),
 ];
 
-fn pass_through_routes(origins: &mut Vec<Origin>) -> Vec<PassThrough> {
+fn pass_through_routes(b: &mut Build) -> Vec<PassThrough> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let mut out = Vec::new();
-    for &(name, base_env, default_base, key_env, header, value_prefix) in PASS_THROUGH {
-        let base = env(base_env).unwrap_or_else(|| default_base.to_string());
+    let mut add = |out: &mut Vec<PassThrough>,
+                   name: &str,
+                   base: String,
+                   key: Option<(&str, String)>,
+                   auth: UpAuth| {
         let Ok(url) = parse_base_url(&base) else {
-            log::warn!("pass-through /{name}/: {base_env}='{base}' is not a URL; route disabled");
-            continue;
+            log::warn!("pass-through /{name}/: '{base}' is not a URL; route disabled");
+            return;
         };
-        let Ok(origin) = origin_of(&url, &base, origins) else {
-            continue;
+        let Ok(origin) = origin_of(&url, &base, &mut b.origins) else {
+            return;
         };
         let mut h = host_header(&url);
-        if let Some(k) = env(key_env).filter(|k| check_header_value(k, key_env).is_ok()) {
-            push_header(&mut h, header, &format!("{value_prefix}{k}"));
+        if let Some((header, value)) = key.filter(|(_, v)| check_header_value(v, name).is_ok()) {
+            push_header(&mut h, header, &value);
         }
         out.push(PassThrough {
             prefix: format!("/{name}/"),
             origin,
             base_path: url.path.clone(),
             fixed_headers: h,
+            auth,
         });
+    };
+    for &(name, base_env, default_base, key_env, header, value_prefix) in PASS_THROUGH {
+        let Some(base) =
+            env(base_env).or_else(|| Some(default_base.to_string()).filter(|b| !b.is_empty()))
+        else {
+            continue;
+        };
+        let key = env(key_env).map(|k| (header, format!("{value_prefix}{k}")));
+        add(&mut out, name, base, key, UpAuth::Fixed);
+    }
+    // Vertex AI: a token from GOOGLE_APPLICATION_CREDENTIALS, the regional
+    // endpoint of VERTEXAI_LOCATION.
+    if let Some(creds) = env("GOOGLE_APPLICATION_CREDENTIALS") {
+        match crate::gcp_auth::ServiceAccount::load(&creds) {
+            Ok(sa) => {
+                let location = env("VERTEXAI_LOCATION").unwrap_or_else(|| "us-central1".into());
+                let base = env("VERTEXAI_API_BASE")
+                    .unwrap_or_else(|| format!("https://{location}-aiplatform.googleapis.com"));
+                let index = match b.gcp.iter().position(|(spec, _, _)| *spec == creds) {
+                    Some(i) => i,
+                    None => {
+                        let project = sa.project_id.clone();
+                        b.gcp.push((creds, start_token_source(sa), project));
+                        b.gcp.len() - 1
+                    }
+                };
+                add(&mut out, "vertex_ai", base, None, UpAuth::GcpToken(index));
+            }
+            Err(e) => log::warn!(
+                "pass-through /vertex_ai/: GOOGLE_APPLICATION_CREDENTIALS: {e}; route disabled"
+            ),
+        }
+    }
+    // Bedrock: SigV4 with the environment's AWS credentials.
+    if let Ok(creds) = crate::bedrock::AwsCredentials::resolve(None, None, None, None, env) {
+        let base = env("AWS_BEDROCK_RUNTIME_ENDPOINT")
+            .unwrap_or_else(|| format!("https://bedrock-runtime.{}.amazonaws.com", creds.region));
+        add(
+            &mut out,
+            "bedrock",
+            base,
+            None,
+            UpAuth::SigV4(Arc::new(creds)),
+        );
     }
     out
 }
@@ -190,6 +242,29 @@ pub struct Router {
     /// Groups in config order, for `/v1/models`.
     pub group_order: Vec<String>,
     pub pass_through: Vec<PassThrough>,
+    /// Google OAuth token sources (Vertex AI), one per distinct
+    /// credentials; `UpAuth::GcpToken` indexes this.
+    pub gcp_tokens: GcpTokens,
+}
+
+/// The token sources, printed as a count (they hold credentials).
+pub struct GcpTokens(pub Vec<Arc<crate::gcp_auth::TokenSource>>);
+
+impl std::fmt::Debug for GcpTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} token source(s)", self.0.len())
+    }
+}
+
+/// What building the backends accumulates: numbered origins and token
+/// sources, shared by the deployments that use the same one.
+#[derive(Default)]
+struct Build {
+    origins: Vec<Origin>,
+    /// (credentials spec, source, the account's project id).
+    gcp: Vec<(String, Arc<crate::gcp_auth::TokenSource>, Option<String>)>,
+    /// `litellm_settings.drop_params`.
+    drop_params: Option<bool>,
 }
 
 /// A resolved routing decision.
@@ -230,12 +305,15 @@ impl Router {
     pub fn build(cfg: &Config) -> Result<Router, String> {
         let default_timeout_ms =
             secs_to_ms(cfg.router.timeout.or(cfg.litellm.request_timeout), 600_000);
-        let mut origins: Vec<Origin> = Vec::new();
+        let mut b = Build {
+            drop_params: cfg.litellm.drop_params,
+            ..Build::default()
+        };
         let mut routes = Vec::with_capacity(cfg.model_list.len());
         for d in &cfg.model_list {
-            let backend = backend_for(d, &mut origins)?;
+            let backend = backend_for(d, &mut b)?;
             let by_provider = if d.provider == "*" && d.mock_response.is_none() {
-                star_backends(d, &mut origins)
+                star_backends(d, &mut b)
             } else {
                 Vec::new()
             };
@@ -292,14 +370,15 @@ impl Router {
             g.cumulative = cumulative_weights(&g.routes, &cfg.model_list);
         }
         wild.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
-        let pass_through = pass_through_routes(&mut origins);
+        let pass_through = pass_through_routes(&mut b);
         Ok(Router {
             pass_through,
             routes,
             exact,
             wildcards: wild,
-            origins: Arc::new(origins),
+            origins: Arc::new(b.origins),
             group_order,
+            gcp_tokens: GcpTokens(b.gcp.into_iter().map(|(_, s, _)| s).collect()),
         })
     }
 
@@ -394,18 +473,26 @@ fn cumulative_weights(routes: &[usize], list: &[Deployment]) -> Vec<f64> {
     vec![0.0; routes.len()]
 }
 
-fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, String> {
+fn backend_for(d: &Deployment, b: &mut Build) -> Result<Backend, String> {
     if let Some(m) = &d.mock_response {
         return Ok(Backend::Mock(m.clone()));
     }
     let provider = d.provider.as_str();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match provider {
+        "gemini" => return gemini_target(d, &mut b.origins, &env),
+        "vertex_ai" | "vertex_ai_beta" => return vertex_target(d, b, &env),
+        "bedrock" | "bedrock_converse" => return bedrock_target(d, &mut b.origins, &env),
+        "cohere" | "cohere_chat" => return cohere_target(d, &mut b.origins, &env),
+        _ => {}
+    }
+    let origins = &mut b.origins;
     if NEEDS_TRANSLATION.contains(&provider) {
         return Ok(Backend::Unsupported(format!(
             "Ringway does not support provider '{provider}' yet (deployment '{}', model '{}'); only OpenAI-compatible deployments are served",
             d.model_name, d.model
         )));
     }
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     // Where the deployment lives and how it authenticates: Azure OpenAI has
     // its own URL scheme; the OpenAI-compatible family comes from the
     // provider table (default base URL, key variables, header, quirks); any
@@ -558,6 +645,10 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
         api_base: base,
         max_tokens_rename: table.is_some_and(|p| p.max_completion_tokens_as_max_tokens),
         wire: Wire::OpenAi,
+        url_prefix: String::new(),
+        auth: UpAuth::Fixed,
+        unsupported_params: table.map_or(0, |p| crate::providers::param_mask(p.unsupported_params)),
+        drop_params: d.drop_params.or(b.drop_params).unwrap_or(false),
     }))
 }
 
@@ -566,7 +657,7 @@ fn backend_for(d: &Deployment, origins: &mut Vec<Origin>) -> Result<Backend, Str
 /// Anthropic. Providers that cannot be reached
 /// without more configuration are left out (their requests fall back to the
 /// deployment's own OpenAI target, as an unknown prefix would).
-fn star_backends(d: &Deployment, origins: &mut Vec<Origin>) -> Vec<(&'static str, Backend)> {
+fn star_backends(d: &Deployment, b: &mut Build) -> Vec<(&'static str, Backend)> {
     let mut names: Vec<&'static str> = crate::providers::PROVIDERS.iter().map(|p| p.name).collect();
     // Azure is left out: its URL names a deployment, which a bare model id
     // does not identify.
@@ -577,8 +668,8 @@ fn star_backends(d: &Deployment, origins: &mut Vec<Origin>) -> Vec<(&'static str
         probe.provider = name.to_string();
         probe.api_base = None;
         probe.api_key = None;
-        if let Ok(b @ Backend::OpenAi(_)) = backend_for(&probe, origins) {
-            out.push((name, b));
+        if let Ok(be @ Backend::OpenAi(_)) = backend_for(&probe, b) {
+            out.push((name, be));
         }
     }
     out
@@ -687,7 +778,304 @@ fn anthropic_target(
         api_base: base,
         max_tokens_rename: false,
         wire: Wire::Anthropic,
+        url_prefix: String::new(),
+        auth: UpAuth::Fixed,
+        unsupported_params: 0,
+        drop_params: false,
     }))
+}
+
+/// A translated provider's target: its origin, `host`, the credential
+/// header if it is a fixed one, `extra_headers`, and JSON content headers.
+#[allow(clippy::too_many_arguments)]
+fn provider_target(
+    d: &Deployment,
+    origins: &mut Vec<Origin>,
+    base: String,
+    key_header: Option<(&str, String)>,
+    wire: Wire,
+    paths: [String; 4],
+    url_prefix: String,
+    auth: UpAuth,
+) -> Result<Backend, String> {
+    let url = parse_base_url(&base).map_err(|e| format!("model_list '{}': {e}", d.model_name))?;
+    let origin = origin_of(&url, &base, origins)?;
+    let mut h = host_header(&url);
+    if let Some((name, value)) = key_header {
+        check_header_value(&value, "api_key")?;
+        push_header(&mut h, name, &value);
+    }
+    for (k, v) in &d.extra_headers {
+        check_header_value(v, k)?;
+        push_header(&mut h, k, v);
+    }
+    h.extend_from_slice(
+        b"content-type: application/json\r\naccept: application/json\r\nuser-agent: ringway/",
+    );
+    h.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
+    h.extend_from_slice(b"\r\n");
+    let (paths, url_prefix) = if crate::convert::model_in_path(wire) {
+        (paths, format!("{}{url_prefix}", url.path))
+    } else {
+        (paths.map(|p| format!("{}{p}", url.path)), url_prefix)
+    };
+    Ok(Backend::OpenAi(Target {
+        origin,
+        paths,
+        fixed_headers: h,
+        api_base: base,
+        max_tokens_rename: false,
+        wire,
+        url_prefix,
+        auth,
+        unsupported_params: 0,
+        drop_params: false,
+    }))
+}
+
+/// The model id must be usable as one URL path segment (it goes in the
+/// path for Gemini, Vertex AI and Bedrock).
+fn check_path_model(d: &Deployment) -> Result<(), String> {
+    let m = &d.upstream_model;
+    if m.bytes().any(|c| c <= b' ' || matches!(c, b'?' | b'#')) {
+        return Err(format!(
+            "model_list '{}': model id '{m}' is not usable in a URL path",
+            d.model_name
+        ));
+    }
+    Ok(())
+}
+
+/// `gemini/<model>`: Google AI Studio, `x-goog-api-key` from `api_key`,
+/// `GEMINI_API_KEY` or `GOOGLE_API_KEY` (LiteLLM's order).
+fn gemini_target(
+    d: &Deployment,
+    origins: &mut Vec<Origin>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Backend, String> {
+    check_path_model(d)?;
+    let base = d
+        .api_base
+        .clone()
+        .or_else(|| env("GEMINI_API_BASE"))
+        .unwrap_or_else(|| "https://generativelanguage.googleapis.com".to_string());
+    let key = d
+        .api_key
+        .clone()
+        .filter(|k| !k.is_empty())
+        .or_else(|| env("GEMINI_API_KEY"))
+        .or_else(|| env("GOOGLE_API_KEY"));
+    let none = || String::new();
+    provider_target(
+        d,
+        origins,
+        base,
+        key.map(|k| ("x-goog-api-key", k)),
+        Wire::Gemini,
+        [none(), none(), none(), none()],
+        "/v1beta/models/".to_string(),
+        UpAuth::Fixed,
+    )
+}
+
+/// `vertex_ai/<model>`: Vertex AI's `publishers/google` models (and Claude
+/// at `publishers/anthropic`), with an
+/// OAuth token from the service account in `vertex_credentials` (a file or
+/// the JSON) or `GOOGLE_APPLICATION_CREDENTIALS`, refreshed off the shards.
+fn vertex_target(
+    d: &Deployment,
+    b: &mut Build,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Backend, String> {
+    check_path_model(d)?;
+    // Claude models are Anthropic's Messages API at `publishers/anthropic`
+    // (LiteLLM's `VertexAIPartnerModels`, chosen by "claude" in the name).
+    let m = &d.upstream_model;
+    let partner = [
+        "llama",
+        "mistral",
+        "codestral",
+        "jamba",
+        "deepseek",
+        "qwen",
+        "gpt-oss",
+    ];
+    if m.contains('/') || partner.iter().any(|p| m.contains(p)) {
+        return Ok(Backend::Unsupported(format!(
+            "Ringway does not support Vertex AI partner model '{m}' yet (deployment '{}'); Gemini and Claude models are supported",
+            d.model_name
+        )));
+    }
+    let (wire, publisher) = if m.contains("claude") {
+        (Wire::VertexAnthropic, "anthropic")
+    } else {
+        (Wire::Vertex, "google")
+    };
+    let Some(creds) = d
+        .vertex_credentials
+        .clone()
+        .or_else(|| env("GOOGLE_APPLICATION_CREDENTIALS"))
+    else {
+        return Ok(Backend::Unsupported(format!(
+            "vertex_ai deployment '{}' has no vertex_credentials (and GOOGLE_APPLICATION_CREDENTIALS is not set); Ringway supports service-account credentials",
+            d.model_name
+        )));
+    };
+    let index = match b.gcp.iter().position(|(spec, _, _)| *spec == creds) {
+        Some(i) => i,
+        None => {
+            let sa = crate::gcp_auth::ServiceAccount::load(&creds)
+                .map_err(|e| format!("model_list '{}': vertex_credentials: {e}", d.model_name))?;
+            let project = sa.project_id.clone();
+            b.gcp.push((creds.clone(), start_token_source(sa), project));
+            b.gcp.len() - 1
+        }
+    };
+    let project = d
+        .vertex_project
+        .clone()
+        .or_else(|| env("VERTEXAI_PROJECT"))
+        .or_else(|| env("VERTEX_PROJECT"))
+        .or_else(|| b.gcp[index].2.clone())
+        .ok_or_else(|| {
+            format!(
+                "model_list '{}': vertex_ai needs vertex_project (or VERTEXAI_PROJECT)",
+                d.model_name
+            )
+        })?;
+    let location = d
+        .vertex_location
+        .clone()
+        .or_else(|| env("VERTEXAI_LOCATION"))
+        .or_else(|| env("VERTEX_LOCATION"))
+        .unwrap_or_else(|| "us-central1".to_string());
+    for (v, what) in [(&project, "vertex_project"), (&location, "vertex_location")] {
+        if v.is_empty()
+            || !v
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        {
+            return Err(format!(
+                "model_list '{}': {what} '{v}' is not valid",
+                d.model_name
+            ));
+        }
+    }
+    let base = d.api_base.clone().unwrap_or_else(|| {
+        if location == "global" {
+            "https://aiplatform.googleapis.com".to_string()
+        } else {
+            format!("https://{location}-aiplatform.googleapis.com")
+        }
+    });
+    let none = || String::new();
+    provider_target(
+        d,
+        &mut b.origins,
+        base,
+        None,
+        wire,
+        [none(), none(), none(), none()],
+        format!("/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/"),
+        UpAuth::GcpToken(index),
+    )
+}
+
+/// Starts a token source and gives it a few seconds for its first token,
+/// so the first requests after start-up find one. A failure is logged, not
+/// fatal: LiteLLM, too, only fails the requests, and the source keeps
+/// retrying.
+fn start_token_source(sa: crate::gcp_auth::ServiceAccount) -> Arc<crate::gcp_auth::TokenSource> {
+    let email = sa.client_email.clone();
+    let source = crate::gcp_auth::TokenSource::start(sa);
+    if let Err(e) = source.wait_ready(std::time::Duration::from_secs(5)) {
+        log::warn!("Google access token for {email} not available yet: {e}");
+    }
+    source
+}
+
+/// `bedrock/<model>` (also `bedrock/converse/…`, `bedrock/invoke/…`): the
+/// Bedrock runtime in the deployment's region, SigV4-signed per request.
+fn bedrock_target(
+    d: &Deployment,
+    origins: &mut Vec<Origin>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Backend, String> {
+    // Models LiteLLM invokes with a provider-specific body Ringway does not
+    // translate (Titan Text, Llama 2, ...) take the Converse API, which
+    // Bedrock offers for them too.
+    let api = match crate::bedrock::route(&d.upstream_model).0 {
+        crate::bedrock::BedrockApi::InvokeOther => crate::bedrock::BedrockApi::Converse,
+        api => api,
+    };
+    let creds = match crate::bedrock::AwsCredentials::resolve(
+        d.aws_access_key_id.as_deref(),
+        d.aws_secret_access_key.as_deref(),
+        d.aws_session_token.as_deref(),
+        d.aws_region_name.as_deref(),
+        env,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(Backend::Unsupported(format!(
+                "bedrock deployment '{}': {e}",
+                d.model_name
+            )))
+        }
+    };
+    for v in [&creds.access_key_id, &creds.region] {
+        check_header_value(v, "aws credentials")?;
+    }
+    if let Some(t) = &creds.session_token {
+        check_header_value(t, "aws_session_token")?;
+    }
+    let base = d
+        .api_base
+        .clone()
+        .or_else(|| env("AWS_BEDROCK_RUNTIME_ENDPOINT"))
+        .unwrap_or_else(|| format!("https://bedrock-runtime.{}.amazonaws.com", creds.region));
+    let none = || String::new();
+    provider_target(
+        d,
+        origins,
+        base,
+        None,
+        Wire::Bedrock(api),
+        [none(), none(), none(), none()],
+        String::new(),
+        UpAuth::SigV4(Arc::new(creds)),
+    )
+}
+
+/// `cohere/<model>` and `cohere_chat/<model>`: Cohere's v2 API, keyed by
+/// `api_key` or `COHERE_API_KEY` (`CO_API_KEY`).
+fn cohere_target(
+    d: &Deployment,
+    origins: &mut Vec<Origin>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Backend, String> {
+    let base = d
+        .api_base
+        .clone()
+        .or_else(|| env("COHERE_API_BASE"))
+        .unwrap_or_else(|| "https://api.cohere.com".to_string());
+    let key = d
+        .api_key
+        .clone()
+        .filter(|k| !k.is_empty())
+        .or_else(|| env("COHERE_API_KEY"))
+        .or_else(|| env("CO_API_KEY"));
+    let chat = "/v2/chat".to_string();
+    provider_target(
+        d,
+        origins,
+        base,
+        key.map(|k| ("authorization", format!("Bearer {k}"))),
+        Wire::Cohere,
+        [chat.clone(), chat.clone(), "/v2/embed".to_string(), chat],
+        String::new(),
+        UpAuth::Fixed,
+    )
 }
 
 /// Path suffixes of the proxied endpoints, indexed by `Endpoint::index`.

@@ -149,6 +149,16 @@ pub(crate) struct Shard {
     pub(crate) bufs: BufPool,
     /// Most connections seen since the last heap trim.
     peak_conns: Cell<usize>,
+    /// This shard's readers of the Google token sources (`UpAuth::GcpToken`).
+    gcp: RefCell<Vec<crate::gcp_auth::TokenHandle>>,
+}
+
+impl Shard {
+    /// The current access token of Google token source `i`, if it has one.
+    pub(crate) fn gcp_token(&self, i: usize) -> Option<String> {
+        let mut handles = self.gcp.borrow_mut();
+        handles.get_mut(i)?.get().map(str::to_string)
+    }
 }
 
 /// A shard-local free list of byte buffers. `get`/`put` are a pop and a
@@ -253,6 +263,7 @@ pub async fn run_shard(
         shutdown: info.shutdown.clone(),
         bufs: BufPool::new(1024),
         peak_conns: Cell::new(0),
+        gcp: RefCell::new(gw.router.gcp_tokens.0.iter().map(|s| s.handle()).collect()),
     });
     let accept = async {
         loop {
@@ -394,7 +405,7 @@ impl Conn {
         e: &ApiError<'_>,
         close: bool,
     ) -> io::Result<()> {
-        if ep != Endpoint::Messages {
+        if !ep.is_anthropic() {
             return self.send_error(e, close).await;
         }
         self.wbuf.clear();
@@ -643,6 +654,8 @@ pub(crate) enum Endpoint {
     Embeddings,
     /// Anthropic's `/v1/messages`.
     Messages,
+    /// Anthropic's `/v1/messages/count_tokens` (Anthropic deployments).
+    CountTokens,
     /// OpenAI's Responses API (`/v1/responses`).
     Responses,
 }
@@ -655,8 +668,14 @@ impl Endpoint {
             Endpoint::Completions => "/completions",
             Endpoint::Embeddings => "/embeddings",
             Endpoint::Messages => "/v1/messages",
+            Endpoint::CountTokens => "/v1/messages/count_tokens",
             Endpoint::Responses => "/responses",
         }
+    }
+
+    /// Anthropic's API: its error shape, its headers.
+    pub(crate) fn is_anthropic(self) -> bool {
+        matches!(self, Endpoint::Messages | Endpoint::CountTokens)
     }
 
     /// Index into `Target::paths` / `router::ENDPOINT_SUFFIXES`.
@@ -667,7 +686,7 @@ impl Endpoint {
             Endpoint::Embeddings => 2,
             // Translated to chat for OpenAI upstreams; `paths[0]` is
             // `/v1/messages` on Anthropic ones.
-            Endpoint::Messages => 0,
+            Endpoint::Messages | Endpoint::CountTokens => 0,
             Endpoint::Responses => 3,
         }
     }
@@ -676,7 +695,7 @@ impl Endpoint {
             Endpoint::Chat => MockKind::Chat,
             Endpoint::Completions => MockKind::Completion,
             Endpoint::Embeddings => MockKind::Embedding,
-            Endpoint::Messages | Endpoint::Responses => MockKind::Chat,
+            Endpoint::Messages | Endpoint::CountTokens | Endpoint::Responses => MockKind::Chat,
         }
     }
 }
@@ -699,6 +718,7 @@ fn endpoint_of(rest: &[u8]) -> Option<Endpoint> {
         b"/completions" => Some(Endpoint::Completions),
         b"/embeddings" => Some(Endpoint::Embeddings),
         b"/messages" => Some(Endpoint::Messages),
+        b"/messages/count_tokens" => Some(Endpoint::CountTokens),
         b"/responses" => Some(Endpoint::Responses),
         _ => None,
     }
@@ -987,7 +1007,7 @@ async fn route_and_forward(
         Endpoint::Chat => ("messages", fields.has_messages),
         Endpoint::Completions => ("prompt", fields.has_prompt),
         Endpoint::Embeddings => ("input", fields.has_input),
-        Endpoint::Messages => ("messages", fields.has_messages),
+        Endpoint::Messages | Endpoint::CountTokens => ("messages", fields.has_messages),
         Endpoint::Responses => ("input", fields.has_input),
     };
     if !present {

@@ -40,6 +40,10 @@ pub struct Fields {
     /// providers that want it renamed to `max_tokens`.
     pub max_completion_tokens_key: Option<Range<usize>>,
     pub has_max_tokens: bool,
+    /// OpenAI standard parameters present (bit `i` is
+    /// `providers::STANDARD_PARAMS[i]`), for the per-provider check of the
+    /// ones LiteLLM refuses. `n: 1` does not count (LiteLLM lets it pass).
+    pub std_params: u64,
 }
 
 impl Fields {
@@ -212,7 +216,10 @@ pub fn scan(b: &[u8]) -> Result<Fields, ScanError> {
                     f.stream = &b[vstart..i] == b"true";
                 }
                 b"stream_options" => f.stream_options = Some(vstart..i),
-                _ => {}
+                // LiteLLM lets `n: 1` pass and treats `null` as not sent.
+                b"n" if &b[vstart..i] == b"1" => {}
+                _ if &b[vstart..i] == b"null" => {}
+                other => f.std_params |= std_param_bit(other),
             }
             i = skip_ws(b, i);
             match b.get(i) {
@@ -229,6 +236,92 @@ pub fn scan(b: &[u8]) -> Result<Fields, ScanError> {
         return Err(ScanError("trailing data after the JSON object"));
     }
     Ok(f)
+}
+
+/// The [`Fields::std_params`] bit of a top-level key, 0 for other keys. A
+/// `match` (length first, then bytes), so a request pays a few compares per
+/// top-level key; `tests::std_param_bits_follow_the_table` keeps it equal to
+/// `providers::STANDARD_PARAMS`.
+#[inline]
+fn std_param_bit(key: &[u8]) -> u64 {
+    let i = match key {
+        b"functions" => 0,
+        b"function_call" => 1,
+        b"temperature" => 2,
+        b"top_p" => 3,
+        b"n" => 4,
+        b"stream" => 5,
+        b"stream_options" => 6,
+        b"stop" => 7,
+        b"max_tokens" => 8,
+        b"max_completion_tokens" => 9,
+        b"modalities" => 10,
+        b"prediction" => 11,
+        b"audio" => 12,
+        b"presence_penalty" => 13,
+        b"frequency_penalty" => 14,
+        b"logit_bias" => 15,
+        b"user" => 16,
+        b"response_format" => 17,
+        b"seed" => 18,
+        b"tools" => 19,
+        b"tool_choice" => 20,
+        b"logprobs" => 21,
+        b"top_logprobs" => 22,
+        b"parallel_tool_calls" => 23,
+        b"reasoning_effort" => 24,
+        b"verbosity" => 25,
+        b"thinking" => 26,
+        b"web_search_options" => 27,
+        b"safety_identifier" => 28,
+        b"store" => 29,
+        b"prompt_cache_key" => 30,
+        b"include_server_side_tool_invocations" => 31,
+        b"service_tier" => 32,
+        b"context_management" => 33,
+        _ => return 0,
+    };
+    1u64 << i
+}
+
+/// `body` without its top-level members whose key has a bit in `mask`
+/// (LiteLLM's `drop_params`). Rare path: allocates the new body.
+pub fn without_params(body: &[u8], mask: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = skip_ws(body, 0);
+    if body.get(i) != Some(&b'{') {
+        return body.to_vec();
+    }
+    out.push(b'{');
+    i = skip_ws(body, i + 1);
+    let mut first = true;
+    while body.get(i) == Some(&b'"') {
+        let start = i;
+        let Ok(key_end) = skip_string(body, i) else {
+            return body.to_vec();
+        };
+        let key = &body[i + 1..key_end - 1];
+        i = skip_ws(body, key_end);
+        i = skip_ws(body, i + 1);
+        let Ok(end) = skip_value(body, i) else {
+            return body.to_vec();
+        };
+        let value = &body[i..end];
+        let dropped = std_param_bit(key) & mask != 0 && !(key == b"n" && value == b"1");
+        if !dropped {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(&body[start..end]);
+        }
+        i = skip_ws(body, end);
+        if body.get(i) == Some(&b',') {
+            i = skip_ws(body, i + 1);
+        }
+    }
+    out.push(b'}');
+    out
 }
 
 /// Decodes a raw JSON string body (between quotes). Borrowed when it has no
@@ -361,6 +454,41 @@ pub fn quote(s: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bit(name: &str) -> u64 {
+        crate::providers::param_mask(&[name])
+    }
+
+    #[test]
+    fn standard_params_are_flagged_and_dropped() {
+        let b = br#"{"model":"m","logit_bias":{"1":2},"messages":[],"n":1,"user":"u"}"#;
+        let f = scan(b).unwrap();
+        assert_ne!(bit("logit_bias"), 0);
+        assert_eq!(f.std_params & bit("logit_bias"), bit("logit_bias"));
+        assert_eq!(f.std_params & bit("user"), bit("user"));
+        // `n: 1` passes as LiteLLM lets it; `messages` is no such parameter.
+        assert_eq!(f.std_params & bit("n"), 0);
+        let out = without_params(b, bit("logit_bias") | bit("user") | bit("n"));
+        assert_eq!(out, br#"{"model":"m","messages":[],"n":1}"#);
+        let out = without_params(br#"{ "user" : "u" , "model":"m" }"#, bit("user"));
+        assert_eq!(out, br#"{"model":"m"}"#);
+    }
+
+    #[test]
+    fn std_param_bits_follow_the_table() {
+        let list = crate::providers::STANDARD_PARAMS;
+        assert!(list.len() <= 64);
+        for (i, name) in list.iter().enumerate() {
+            assert_eq!(std_param_bit(name.as_bytes()), 1u64 << i, "{name}");
+        }
+        assert_eq!(std_param_bit(b"messages"), 0);
+        assert_eq!(std_param_bit(b"model"), 0);
+        let f = scan(br#"{"logit_bias":null,"seed":1}"#).unwrap();
+        assert_eq!(
+            f.std_params,
+            1u64 << list.iter().position(|p| *p == "seed").unwrap()
+        );
+    }
 
     #[test]
     fn finds_fields() {

@@ -56,6 +56,38 @@ pub struct Target {
     pub max_tokens_rename: bool,
     /// Which API the upstream speaks.
     pub wire: Wire,
+    /// Wires that name the model in the URL (`convert::model_in_path`):
+    /// the path up to the model id, e.g. Gemini's `/v1beta/models/`.
+    pub url_prefix: String,
+    /// Credentials computed per request.
+    pub auth: UpAuth,
+    /// OpenAI parameters LiteLLM refuses for this provider, as
+    /// `translate::Fields::std_params` bits (0: none).
+    pub unsupported_params: u64,
+    /// `drop_params`: drop those parameters instead of refusing the request.
+    pub drop_params: bool,
+}
+
+/// Upstream authentication that cannot be a fixed header line.
+#[derive(Clone)]
+pub enum UpAuth {
+    /// Everything is in `fixed_headers`.
+    Fixed,
+    /// `authorization: Bearer <token>` from the numbered Google token source
+    /// (`Router::gcp_tokens`), refreshed off the shards.
+    GcpToken(usize),
+    /// AWS SigV4 over the request (host, date, body hash).
+    SigV4(Arc<crate::bedrock::AwsCredentials>),
+}
+
+impl std::fmt::Debug for UpAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpAuth::Fixed => f.write_str("Fixed"),
+            UpAuth::GcpToken(i) => write!(f, "GcpToken({i})"),
+            UpAuth::SigV4(c) => write!(f, "SigV4({}, {})", c.access_key_id, c.region),
+        }
+    }
 }
 
 /// The wire format of an upstream.
@@ -65,6 +97,16 @@ pub enum Wire {
     OpenAi,
     /// Anthropic Messages (`paths[0]` is `/v1/messages`).
     Anthropic,
+    /// Gemini `generateContent` on Google AI Studio (`x-goog-api-key`).
+    Gemini,
+    /// The same body format on Vertex AI (OAuth bearer token).
+    Vertex,
+    /// Anthropic models on Vertex AI: the Messages body at `:rawPredict`.
+    VertexAnthropic,
+    /// AWS Bedrock runtime (SigV4), by API.
+    Bedrock(crate::bedrock::BedrockApi),
+    /// Cohere v2 chat and embed.
+    Cohere,
 }
 
 /// A parsed `api_base`.

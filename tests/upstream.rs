@@ -5,69 +5,8 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
-
-/// A running mock_llm; killed on drop.
-struct Mock {
-    child: Child,
-    url: String,
-    addr: SocketAddr,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn mock_bin() -> std::path::PathBuf {
-    let p = std::path::Path::new(env!("CARGO_BIN_EXE_ringway")).with_file_name("mock_llm");
-    assert!(
-        p.exists(),
-        "{} missing: run `cargo build --workspace` before the tests",
-        p.display()
-    );
-    p
-}
-
-fn start_mock(args: &[&str]) -> Mock {
-    let mut child = Command::new(mock_bin())
-        .args([
-            "--port",
-            "0",
-            "--host",
-            "127.0.0.1",
-            "--shards",
-            "1",
-            "--quiet",
-        ])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn mock_llm");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_string();
-    let addr = url.rsplit("//").next().unwrap().parse().unwrap();
-    Mock { child, url, addr }
-}
-
-fn fixtures() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-/// GET /mock/stats from the mock.
-fn mock_stats(m: &Mock) -> serde_json::Value {
-    let r = roundtrip(m.addr, b"GET /mock/stats HTTP/1.1\r\nHost: m\r\n\r\n").unwrap();
-    r.json()
-}
 
 fn model_entry(name: &str, model: &str, api_base: &str, extra: &str) -> String {
     format!(
@@ -569,4 +508,52 @@ fn translated_answer_spanning_reads_keeps_clean_headers() {
         );
     }
     assert!(r.header("llm_provider-content-type").is_some());
+}
+
+#[test]
+fn parameters_the_provider_does_not_take_are_refused_or_dropped() {
+    let m = start_mock(&["--api-key", "sk-up"]);
+    let base = format!("{}/v1", m.url);
+    let gw = gateway_for(
+        &[
+            model_entry("strict", "mistral/mistral-small-latest", &base, ""),
+            model_entry(
+                "lenient",
+                "mistral/mistral-small-latest",
+                &base,
+                "      drop_params: true\n",
+            ),
+        ],
+        "",
+    );
+    let send = |model: &str| {
+        let body = format!(
+            r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}],"logit_bias":{{"50256":-100}},"n":1,"seed":null,"temperature":0.2}}"#
+        );
+        let raw = format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer {MASTER_KEY}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        roundtrip(gw.addr, raw.as_bytes()).unwrap()
+    };
+    // LiteLLM's UnsupportedParamsError, before any upstream call.
+    let r = send("strict");
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(
+        v["error"]["message"],
+        "litellm.UnsupportedParamsError: mistral does not support parameters: ['logit_bias'], for model=mistral-small-latest. To drop these, set `litellm.drop_params=True` or for proxy:\n\n`litellm_settings:\n drop_params: true`\n. \n If you want to use these params dynamically send allowed_openai_params=['logit_bias'] in your request.\n\nLiteLLM: model group 'strict' failed with the error above. No fallback was attempted."
+    );
+    assert_eq!(v["error"]["code"], "400");
+    assert_eq!(mock_stats(&m)["requests"], 0, "no upstream call");
+    // With drop_params the parameter is removed, the rest sent as it came.
+    let r = send("lenient");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let stats = mock_stats(&m);
+    let sent: serde_json::Value =
+        serde_json::from_str(stats["last_body"].as_str().unwrap()).unwrap();
+    assert!(sent.get("logit_bias").is_none(), "{sent}");
+    assert_eq!(sent["n"], 1);
+    assert_eq!(sent["temperature"], 0.2);
+    assert_eq!(sent["model"], "mistral-small-latest");
 }

@@ -10,6 +10,7 @@ ringway-bench: Ringway's overhead over a direct call, side by side with nginx, i
 USAGE:
     cargo build --release --workspace
     target/release/ringway-bench [--profile short|full] [--reference nginx] [OPTIONS]
+    target/release/ringway-bench --cross-format-only [--duration D]
 
 It starts mock_llm (zero latency), ringway (one shard) and, with --reference
 nginx, an nginx proxy_pass (one worker, upstream keep-alive pool) in front of
@@ -38,22 +39,28 @@ OPTIONS:
     --rss-connections N  keep-alive connections held for the RSS check
     --syscalls S         how syscalls are counted: auto (perf, else strace) | perf | strace | off
                          [default: auto]
+    --cross-format       also measure format translation: OpenAI client on an anthropic/
+                         deployment (O→A) and Anthropic client on an openai/ one (A→O),
+                         next to passthrough, at 2 KB and 32 KB, 1000 req/s [full: on]
+    --cross-format-only  run only that phase (no other phase, no nginx, no gate)
     --no-pin             do not pin anything to CPUs
     --keep-temp          keep the temp dir (configs, logs, raw loadgen JSON)
     --render FILE        run nothing: print the table of an earlier results JSON (and,
                          with --gate, that run's gate verdict)
     -h, --help           this text
 
-Durations take ms or s suffixes (a bare number is seconds).
+Durations take ms or s suffixes (a bare number is seconds), 100ms at least; the
+warm-up before each run (1 s) stays as it is.
 
 PROFILES:
     short   QPS 500,1000,2000; 3 s per run (1 s warm-up); closed loop 3 s; SSE 3 s with
             200 streams; 32 KB body at 1000 QPS; RSS check 2 s with 1000 connections
     full    QPS 500,1000,2000,5000; 10 s per run; closed loop 10 s; SSE 10 s with 1000
-            streams; 2 KB and 32 KB bodies at every QPS; RSS check 10 s with 1000 connections
+            streams; 2 KB and 32 KB bodies at every QPS; RSS check 10 s with 1000 connections;
+            cross-format (--cross-format)
 
-Exit status: 0 after a run (and a passed gate), 1 on a failed run or a gate
-breach, 2 on a usage error.
+Exit status: 0 after a run (and a passed gate), 1 on a failed run, a cross-format
+run with errors or a gate breach, 2 on a usage error.
 ";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +113,10 @@ pub struct Options {
     pub syscall_window: Duration,
     /// auto | perf | strace | off.
     pub syscalls: String,
+    /// The cross-format phase (O→A, A→O next to passthrough).
+    pub cross_format: bool,
+    /// Only that phase.
+    pub cross_only: bool,
     pub pin: bool,
     pub keep_temp: bool,
     /// Print the table of this results JSON instead of running.
@@ -152,6 +163,8 @@ impl Options {
             syscall_qps: 1000,
             syscall_window: Duration::from_secs(2),
             syscalls: "auto".to_string(),
+            cross_format: !short,
+            cross_only: false,
             pin: true,
             keep_temp: false,
             render: None,
@@ -284,6 +297,11 @@ where
                 let v = path_value(&mut p)?;
                 set.push(Box::new(move |o| o.render = Some(v)));
             }
+            Long("cross-format") => set.push(Box::new(|o| o.cross_format = true)),
+            Long("cross-format-only") => set.push(Box::new(|o| {
+                o.cross_format = true;
+                o.cross_only = true;
+            })),
             Long("no-pin") => set.push(Box::new(|o| o.pin = false)),
             Long("keep-temp") => set.push(Box::new(|o| o.keep_temp = true)),
             other => return Err(other.unexpected().to_string()),
@@ -296,6 +314,12 @@ where
     if o.gate.is_some() && !o.nginx && o.render.is_none() {
         return Err(
             "--gate: the gate compares Ringway with nginx from the same run; add --reference nginx"
+                .to_string(),
+        );
+    }
+    if o.gate.is_some() && o.cross_only {
+        return Err(
+            "--gate: the gate reads the phases that --cross-format-only skips; drop one of them"
                 .to_string(),
         );
     }
@@ -393,6 +417,27 @@ mod tests {
         let o = run(&["--duration", "500ms", "--bodies", "2k,256K"]).unwrap();
         assert_eq!(o.duration, Duration::from_millis(500));
         assert_eq!(o.bodies, vec!["2k", "256k"]);
+    }
+
+    #[test]
+    fn cross_format_is_full_or_asked_for() {
+        let o = run(&[]).unwrap();
+        assert!(!o.cross_format && !o.cross_only);
+        assert!(run(&["--profile", "full"]).unwrap().cross_format);
+        let o = run(&["--cross-format"]).unwrap();
+        assert_eq!(o.profile, Profile::Short);
+        assert!(o.cross_format && !o.cross_only);
+        let o = run(&["--cross-format-only", "--duration", "100ms"]).unwrap();
+        assert!(o.cross_format && o.cross_only);
+        assert!(run(&[
+            "--cross-format-only",
+            "--reference",
+            "nginx",
+            "--gate",
+            "b.json"
+        ])
+        .unwrap_err()
+        .contains("--cross-format-only"));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! target/release/ringway-bench --reference nginx                  # short profile, < 3 min on 2 cores
 //! target/release/ringway-bench --profile full --reference nginx   # the whole matrix
 //! target/release/ringway-bench --reference nginx --gate .ci/perf-budget.json   # what CI runs
+//! target/release/ringway-bench --cross-format-only      # O→A / A→O vs passthrough alone
 //! target/release/ringway-bench --render results.json   # re-print an earlier run's table
 //! ```
 //!
@@ -28,11 +29,13 @@
 //! * `procs`: child processes killed on drop, the temp dir, `/proc` readers;
 //! * `nginx`: the reference's config;
 //! * `measure`: one loadgen run with CPU and syscall sampling around it;
+//! * `cross`: the cross-format phase's runs, bodies and one-request check;
 //! * `phases`: the runs, in order, each adding to the results JSON;
 //! * `report`: machine facts, the table, the JSON file;
 //! * `gate`: same-run ratios against `.ci/perf-budget.json`.
 
 mod cli;
+mod cross;
 mod gate;
 mod measure;
 mod nginx;

@@ -173,6 +173,15 @@ impl Outcome {
     }
 }
 
+/// loadgen's `--compare --slice` for a run of `duration`: its default
+/// 250 ms, shortened so that even the shortest run (100 ms) gives both
+/// targets at least two slices each (with 250 ms slices a run under 250 ms
+/// never reaches the proxied side).
+pub fn compare_slice(duration: Duration) -> String {
+    let s = (duration / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
+    format!("{}ms", s.as_millis())
+}
+
 /// Time after the spawn at which loadgen's window is taken to start: its
 /// warm-up starts once every connection is up, a few ms after the exec.
 const START_SKEW: Duration = Duration::from_millis(30);
@@ -360,6 +369,13 @@ fn parse_strace(text: &str) -> Option<(u64, Option<u64>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slices_fit_the_run() {
+        assert_eq!(compare_slice(Duration::from_secs(10)), "250ms");
+        assert_eq!(compare_slice(Duration::from_secs(1)), "250ms");
+        assert_eq!(compare_slice(Duration::from_millis(100)), "25ms");
+    }
 
     #[test]
     fn parses_perf_csv() {

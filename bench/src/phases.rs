@@ -1,7 +1,8 @@
 //! The run, in order: find the binaries, pin, start the services, then the
-//! fixed-QPS compares, the body sizes, the closed loop, SSE, syscalls and the
-//! RSS check, each adding to the results JSON; then the table, the JSON file
-//! and the gate.
+//! fixed-QPS compares, the body sizes, the cross-format compares (full
+//! profile or `--cross-format`), the closed loop, SSE, syscalls and the RSS
+//! check, each adding to the results JSON; then the table, the JSON file and
+//! the gate. `--cross-format-only` runs the cross-format compares alone.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 
 use crate::cli::Options;
+use crate::cross;
 use crate::gate;
 use crate::measure::{self, Ctx, Run, SyscallTool, Watch};
 use crate::nginx;
@@ -225,8 +227,14 @@ fn ringway_config(mock: SocketAddr, sse: SocketAddr, key: &str) -> String {
          \x20     model: openai/{SSE_MODEL}\n\
          \x20     api_base: http://{sse}/v1\n\
          \x20     api_key: sk-mock\n\
+         \x20 - model_name: {claude}\n\
+         \x20   litellm_params:\n\
+         \x20     model: anthropic/{claude}\n\
+         \x20     api_base: http://{mock}\n\
+         \x20     api_key: sk-mock\n\
          general_settings:\n\
-         \x20 master_key: {key}\n"
+         \x20 master_key: {key}\n",
+        claude = cross::CLAUDE_MODEL,
     )
 }
 
@@ -456,6 +464,8 @@ fn fixed(env: &mut Env, proxy: &'static str, body: &str, qps: u32) -> Result<Val
             qps.to_string(),
             "--body".into(),
             body.into(),
+            "--slice".into(),
+            measure::compare_slice(o.duration),
         ],
         warmup: o.warmup,
         duration: o.duration,
@@ -500,6 +510,172 @@ fn fixed(env: &mut Env, proxy: &'static str, body: &str, qps: u32) -> Result<Val
         }
     );
     Ok(e)
+}
+
+/// The cross-format compares: per body size, passthrough, O→A and A→O, each
+/// the mock called directly in the deployment's format vs Ringway called in
+/// the client's format, same body, interleaved in one run at 1000 req/s.
+/// Each URL is first checked with one request, so that a 4xx says why; a
+/// failed check or a run with errors is recorded (`ok: false`) and the
+/// phase goes on.
+fn cross_format(env: &mut Env) -> Result<Value, String> {
+    let o = env.o;
+    let auth = env.ctx.auth_header.clone();
+    let mut runs = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    for (size_name, size) in cross::SIZES {
+        // The passthrough run of this size: (added p50, CPU µs/request).
+        let mut pass: (Option<f64>, Option<f64>) = (None, None);
+        for kind in cross::KINDS {
+            let name = format!("{} {size_name}", kind.label);
+            let body = cross::body(kind.model, size)?;
+            let file = env
+                .ctx
+                .dir
+                .join(format!("cross-{}-{size_name}.json", kind.model));
+            std::fs::write(&file, &body)
+                .map_err(|e| format!("cannot write '{}': {e}", file.display()))?;
+            let direct = format!("http://{}{}", env.mock_addr, kind.direct_path);
+            let proxied = format!("http://{}{}", env.ringway_addr, kind.proxied_path);
+            let mut e = json!({
+                "kind": kind.key,
+                "label": kind.label,
+                "body": size_name,
+                "body_bytes": size,
+                "model": kind.model,
+                "qps": cross::QPS,
+                "direct_url": direct,
+                "proxied_url": proxied,
+            });
+            let headers = [cross::ANTHROPIC_VERSION, auth.as_str()];
+            let checked = cross::check(env.mock_addr, kind.direct_path, &headers, &body)
+                .map_err(|e| format!("direct: {e}"))
+                .and_then(|()| {
+                    cross::check(env.ringway_addr, kind.proxied_path, &headers, &body)
+                        .map_err(|e| format!("through ringway: {e}"))
+                });
+            if let Err(why) = checked {
+                println!("  !! {name}: FAILED, one request before the run: {why}");
+                e["ok"] = json!(false);
+                e["error"] = json!(why);
+                failures.push(name);
+                runs.push(e);
+                continue;
+            }
+            let out = env.measure(Run {
+                args: vec![
+                    "--compare".into(),
+                    direct,
+                    proxied,
+                    "--qps".into(),
+                    cross::QPS.to_string(),
+                    "--body".into(),
+                    format!("@{}", file.display()),
+                    "--header".into(),
+                    cross::ANTHROPIC_VERSION.into(),
+                    "--slice".into(),
+                    measure::compare_slice(o.duration),
+                ],
+                warmup: o.warmup,
+                duration: o.duration,
+                watch: vec![env.watch_ringway(), env.watch_mock()],
+                syscalls: None,
+            })?;
+            let r = &out.report;
+            let c = &r["compare"];
+            let (d, p) = (&c["direct"], &c["proxied"]);
+            env.totals.add(p);
+            let n_errors = errs(p) + errs(d);
+            let cpu = per_req_us(out.cpu("ringway"), u(&p["requests"]));
+            let added_p50 = c["diff_us"]["p50"].as_f64();
+            let ok = n_errors == 0 && u(&p["requests"]) > 0;
+            let fields = json!({
+                "ok": ok,
+                "added_us": c["diff_us"],
+                "direct_us": d["latency_us"],
+                "proxied_us": p["latency_us"],
+                "rate_achieved": r["rate_achieved"],
+                "late_or_dropped": r["late_or_dropped"],
+                "proxy_errors": errs(p),
+                "direct_errors": errs(d),
+                "proxy_cpu_us_per_req": cpu,
+                "mock_cpu_us_per_req": per_req_us(out.cpu("mock"), u(&d["requests"]) + u(&p["requests"])),
+            });
+            for (k, v) in fields.as_object().into_iter().flatten() {
+                e[k] = v.clone();
+            }
+            // Ratios to passthrough: only where that run was clean and its
+            // added p50 positive (a noise-negative one makes no ratio).
+            let over = |x: Option<f64>, base: Option<f64>| match (x, base) {
+                (Some(x), Some(b)) if b > 0.0 => json!(round2(x / b)),
+                _ => Value::Null,
+            };
+            if kind.key == "passthrough" {
+                if ok {
+                    pass = (added_p50, cpu.as_f64());
+                }
+            } else if ok {
+                e["p50_over_passthrough"] = over(added_p50, pass.0);
+                e["cpu_over_passthrough"] = over(cpu.as_f64(), pass.1);
+            }
+            e["loadgen"] = r.clone();
+            if ok {
+                println!(
+                    "  -> ringway {}, {size_name}, {} req/s: added p50 {:+.1} µs, p99 {:+.1} µs; \
+                 ringway CPU {} µs/req{}{}",
+                    kind.label,
+                    cross::QPS,
+                    us(&e["added_us"]["p50"]),
+                    us(&e["added_us"]["p99"]),
+                    e["proxy_cpu_us_per_req"],
+                    match e["p50_over_passthrough"].as_f64() {
+                        Some(x) => format!("; added p50 {x:.2}× passthrough's"),
+                        None => String::new(),
+                    },
+                    if e["rate_achieved"] == true {
+                        ""
+                    } else {
+                        "; target rate NOT held"
+                    },
+                );
+            } else {
+                let why = if n_errors == 0 {
+                    "no request was measured through ringway".to_string()
+                } else {
+                    format!(
+                        "{n_errors} error{} (through ringway: {}; direct: {})",
+                        if n_errors == 1 { "" } else { "s" },
+                        or_none(cross::error_kinds(p)),
+                        or_none(cross::error_kinds(d)),
+                    )
+                };
+                println!(
+                    "  !! {name}: FAILED, {why}: its latency is not an overhead figure \
+                     (--keep-temp keeps ringway.log and loadgen's reports)"
+                );
+                e["error"] = json!(why);
+                failures.push(name);
+            }
+            runs.push(e);
+        }
+    }
+    Ok(json!({
+        "qps": cross::QPS,
+        "duration_s": o.duration.as_secs_f64(),
+        "header": cross::ANTHROPIC_VERSION,
+        "target_p50_over_passthrough_max": 2.0,
+        "ok": failures.is_empty(),
+        "failures": failures,
+        "runs": runs,
+    }))
+}
+
+fn or_none(s: String) -> String {
+    if s.is_empty() {
+        "none".to_string()
+    } else {
+        s
+    }
 }
 
 /// Closed loop: direct alone, then nginx and Ringway interleaved in one run
@@ -580,6 +756,8 @@ fn closed_pair(env: &mut Env) -> Result<(Value, Value), String> {
                 "--closed-loop".into(),
                 "--connections".into(),
                 conns,
+                "--slice".into(),
+                measure::compare_slice(o.duration),
             ],
             warmup: o.warmup,
             duration: o.duration,
@@ -811,7 +989,9 @@ pub fn run(o: &Options) -> Result<i32, String> {
     println!("layout: {}", layout.note);
     println!("temp dir: {}", tmp.path.display());
 
-    let nginx_bin = if o.nginx {
+    let nginx_bin = if o.cross_only {
+        Err("not used by --cross-format-only".to_string())
+    } else if o.nginx {
         match o
             .nginx_bin
             .clone()
@@ -824,7 +1004,7 @@ pub fn run(o: &Options) -> Result<i32, String> {
     } else {
         Err("not requested (--reference nginx)".to_string())
     };
-    if let (true, Err(why)) = (o.nginx, &nginx_bin) {
+    if let (true, false, Err(why)) = (o.nginx, o.cross_only, &nginx_bin) {
         if o.gate.is_some() {
             return Err(format!(
                 "--gate: the gate's ratios need nginx from the same run: {why}"
@@ -941,6 +1121,8 @@ pub fn run(o: &Options) -> Result<i32, String> {
             "qps": o.qps,
             "bodies": o.bodies,
             "body_qps": o.body_qps,
+            "cross_format": o.cross_format,
+            "cross_format_only": o.cross_only,
             "closed_loop_connections": o.connections,
             "sse_streams": o.sse_streams,
             "rss_connections": o.rss_connections,
@@ -950,133 +1132,147 @@ pub fn run(o: &Options) -> Result<i32, String> {
         },
     });
 
-    // (a) direct vs proxied at fixed QPS, 2 KB.
-    println!("\n[1/6] direct vs proxied at fixed QPS, 2 KB body (interleaved 250 ms slices)");
-    let mut fixed_runs = Vec::new();
-    for &q in &o.qps {
-        for proxy in env.proxies() {
-            fixed_runs.push(fixed(&mut env, proxy, "2k", q)?);
-        }
-    }
-    // (d) the same at other body sizes.
-    println!("\n[2/6] direct vs proxied at other body sizes");
-    for body in &o.bodies {
-        if body == "2k" {
-            println!("  (2k: the runs above)");
-            continue;
-        }
-        for &q in &o.body_qps {
+    if !o.cross_only {
+        // (a) direct vs proxied at fixed QPS, 2 KB.
+        println!("\n[1/6] direct vs proxied at fixed QPS, 2 KB body (interleaved 250 ms slices)");
+        let mut fixed_runs = Vec::new();
+        for &q in &o.qps {
             for proxy in env.proxies() {
-                fixed_runs.push(fixed(&mut env, proxy, body, q)?);
+                fixed_runs.push(fixed(&mut env, proxy, "2k", q)?);
             }
         }
-    }
-    res["fixed_qps"] = Value::Array(fixed_runs);
-
-    // (b) closed loop.
-    println!(
-        "\n[3/6] closed-loop max throughput, {} connections",
-        o.connections
-    );
-    res["closed_loop"] = closed_loop(&mut env)?;
-
-    // RSS with many connections, before SSE opens more than that.
-    let hwm_after_load = procs::status_kb(env.ringway.pid, "VmHWM");
-    let nginx_worker = || {
-        env.nginx
-            .as_ref()
-            .and_then(|n| n.workers().first().copied())
-    };
-    let nginx_hwm_after_load = nginx_worker().and_then(|p| procs::status_kb(p, "VmHWM"));
-    println!(
-        "\n[4/6] peak RSS with {} keep-alive connections",
-        o.rss_connections
-    );
-    let rpid = env.ringway.pid;
-    let mut rw_rss = rss_check(&env, url(env.ringway_addr), || Some(rpid))?;
-    rw_rss["start_rss_kb"] = json!(start_rss);
-    rw_rss["hwm_after_load_kb"] = json!(hwm_after_load);
-    let mut rss = json!({"ringway": rw_rss});
-    if let Some(n) = &env.nginx {
-        println!("  nginx:");
-        let mut ng = rss_check(&env, url(n.fast), nginx_worker)?;
-        ng["hwm_after_load_kb"] = json!(nginx_hwm_after_load);
-        ng["process"] = json!("worker");
-        rss["nginx"] = ng;
+        // (d) the same at other body sizes.
+        println!("\n[2/6] direct vs proxied at other body sizes");
+        for body in &o.bodies {
+            if body == "2k" {
+                println!("  (2k: the runs above)");
+                continue;
+            }
+            for &q in &o.body_qps {
+                for proxy in env.proxies() {
+                    fixed_runs.push(fixed(&mut env, proxy, body, q)?);
+                }
+            }
+        }
+        res["fixed_qps"] = Value::Array(fixed_runs);
     }
 
-    // (c) SSE.
-    println!(
-        "\n[5/6] SSE: {} streams, {} tokens {} ms apart",
-        o.sse_streams, o.sse_tokens, o.sse_inter_token_ms
-    );
-    let stream_s = o.sse_tokens as f64 * f64::from(o.sse_inter_token_ms) / 1000.0;
-    let mut sse_res = json!({
-        "streams": o.sse_streams,
-        "tokens": o.sse_tokens,
-        "inter_token_ms": o.sse_inter_token_ms,
-        "qps": (o.sse_streams as f64 / stream_s.max(0.001)).ceil(),
-    });
-    for proxy in env.proxies() {
-        sse_res[proxy] = sse(&mut env, proxy)?;
-    }
-    res["sse"] = sse_res;
-    // Syscalls per request.
-    println!(
-        "\n[6/6] syscalls per request at {} req/s ({})",
-        o.syscall_qps,
-        syscall_tool.method()
-    );
-    let mut sc = json!({"method": syscall_tool.method(), "qps": o.syscall_qps});
-    if !matches!(syscall_tool, SyscallTool::None(_)) {
-        let mut rw = syscalls(&env, url(env.ringway_addr), vec![env.ringway.pid])?;
-        rw["driver"] = json!(driver);
+    // Format translation vs passthrough.
+    if o.cross_format {
         println!(
-            "  -> ringway ({driver}): {} syscalls/request",
-            rw["per_request"]
+            "\n[+] cross-format: OpenAI client on anthropic/ (O→A), Anthropic client on openai/ \
+             (A→O), next to passthrough; {} req/s, direct = the mock in the deployment's format",
+            cross::QPS
         );
-        sc["ringway"] = rw;
-        if driver != "epoll" {
-            let (p, addr, d) = start_ringway(
-                &env.ctx.launcher,
-                &bins.ringway,
-                &config,
-                "epoll",
-                layout.gateway.as_deref(),
-                &tmp.path,
-                "ringway-epoll",
-            )?;
-            let mut ep = syscalls(&env, url(addr), vec![p.pid])?;
-            ep["driver"] = json!(d);
-            println!("  -> ringway ({d}): {} syscalls/request", ep["per_request"]);
-            sc["ringway_epoll"] = ep;
-            drop(p);
-        }
+        res["cross_format"] = cross_format(&mut env)?;
+    }
+
+    if !o.cross_only {
+        // (b) closed loop.
+        println!(
+            "\n[3/6] closed-loop max throughput, {} connections",
+            o.connections
+        );
+        res["closed_loop"] = closed_loop(&mut env)?;
+
+        // RSS with many connections, before SSE opens more than that.
+        let hwm_after_load = procs::status_kb(env.ringway.pid, "VmHWM");
+        let nginx_worker = || {
+            env.nginx
+                .as_ref()
+                .and_then(|n| n.workers().first().copied())
+        };
+        let nginx_hwm_after_load = nginx_worker().and_then(|p| procs::status_kb(p, "VmHWM"));
+        println!(
+            "\n[4/6] peak RSS with {} keep-alive connections",
+            o.rss_connections
+        );
+        let rpid = env.ringway.pid;
+        let mut rw_rss = rss_check(&env, url(env.ringway_addr), || Some(rpid))?;
+        rw_rss["start_rss_kb"] = json!(start_rss);
+        rw_rss["hwm_after_load_kb"] = json!(hwm_after_load);
+        let mut rss = json!({"ringway": rw_rss});
         if let Some(n) = &env.nginx {
-            let ng = syscalls(&env, url(n.fast), n.workers())?;
-            println!("  -> nginx: {} syscalls/request", ng["per_request"]);
-            sc["nginx"] = ng;
+            println!("  nginx:");
+            let mut ng = rss_check(&env, url(n.fast), nginx_worker)?;
+            ng["hwm_after_load_kb"] = json!(nginx_hwm_after_load);
+            ng["process"] = json!("worker");
+            rss["nginx"] = ng;
         }
-    } else {
-        println!("  skipped: {}", syscall_tool.method());
-    }
-    res["syscalls"] = sc;
 
-    // Heap allocations per passthrough request (in-process counting
-    // allocator; see bench/src/bin/alloc_probe.rs).
-    println!("\n[+] heap allocations per passthrough request (alloc-probe)");
-    res["allocs"] = alloc_count(&bins.alloc_probe, &driver);
+        // (c) SSE.
+        println!(
+            "\n[5/6] SSE: {} streams, {} tokens {} ms apart",
+            o.sse_streams, o.sse_tokens, o.sse_inter_token_ms
+        );
+        let stream_s = o.sse_tokens as f64 * f64::from(o.sse_inter_token_ms) / 1000.0;
+        let mut sse_res = json!({
+            "streams": o.sse_streams,
+            "tokens": o.sse_tokens,
+            "inter_token_ms": o.sse_inter_token_ms,
+            "qps": (o.sse_streams as f64 / stream_s.max(0.001)).ceil(),
+        });
+        for proxy in env.proxies() {
+            sse_res[proxy] = sse(&mut env, proxy)?;
+        }
+        res["sse"] = sse_res;
+        // Syscalls per request.
+        println!(
+            "\n[6/6] syscalls per request at {} req/s ({})",
+            o.syscall_qps,
+            syscall_tool.method()
+        );
+        let mut sc = json!({"method": syscall_tool.method(), "qps": o.syscall_qps});
+        if !matches!(syscall_tool, SyscallTool::None(_)) {
+            let mut rw = syscalls(&env, url(env.ringway_addr), vec![env.ringway.pid])?;
+            rw["driver"] = json!(driver);
+            println!(
+                "  -> ringway ({driver}): {} syscalls/request",
+                rw["per_request"]
+            );
+            sc["ringway"] = rw;
+            if driver != "epoll" {
+                let (p, addr, d) = start_ringway(
+                    &env.ctx.launcher,
+                    &bins.ringway,
+                    &config,
+                    "epoll",
+                    layout.gateway.as_deref(),
+                    &tmp.path,
+                    "ringway-epoll",
+                )?;
+                let mut ep = syscalls(&env, url(addr), vec![p.pid])?;
+                ep["driver"] = json!(d);
+                println!("  -> ringway ({d}): {} syscalls/request", ep["per_request"]);
+                sc["ringway_epoll"] = ep;
+                drop(p);
+            }
+            if let Some(n) = &env.nginx {
+                let ng = syscalls(&env, url(n.fast), n.workers())?;
+                println!("  -> nginx: {} syscalls/request", ng["per_request"]);
+                sc["nginx"] = ng;
+            }
+        } else {
+            println!("  skipped: {}", syscall_tool.method());
+        }
+        res["syscalls"] = sc;
 
-    // Whole-bench peaks, SSE included.
-    rss["ringway"]["end_rss_kb"] = json!(procs::status_kb(rpid, "VmRSS"));
-    rss["ringway"]["peak_kb"] = json!(procs::status_kb(rpid, "VmHWM"));
-    if let Some(n) = &env.nginx {
-        let w = n.workers().first().copied();
-        rss["nginx"]["peak_kb"] = json!(w.and_then(|p| procs::status_kb(p, "VmHWM")));
-        rss["nginx"]["end_rss_kb"] = json!(w.and_then(|p| procs::status_kb(p, "VmRSS")));
-        rss["nginx"]["master_hwm_kb"] = json!(procs::status_kb(n.proc.pid, "VmHWM"));
+        // Heap allocations per passthrough request (in-process counting
+        // allocator; see bench/src/bin/alloc_probe.rs).
+        println!("\n[+] heap allocations per passthrough request (alloc-probe)");
+        res["allocs"] = alloc_count(&bins.alloc_probe, &driver);
+
+        // Whole-bench peaks, SSE included.
+        rss["ringway"]["end_rss_kb"] = json!(procs::status_kb(rpid, "VmRSS"));
+        rss["ringway"]["peak_kb"] = json!(procs::status_kb(rpid, "VmHWM"));
+        if let Some(n) = &env.nginx {
+            let w = n.workers().first().copied();
+            rss["nginx"]["peak_kb"] = json!(w.and_then(|p| procs::status_kb(p, "VmHWM")));
+            rss["nginx"]["end_rss_kb"] = json!(w.and_then(|p| procs::status_kb(p, "VmRSS")));
+            rss["nginx"]["master_hwm_kb"] = json!(procs::status_kb(n.proc.pid, "VmHWM"));
+        }
+        res["rss"] = rss;
     }
-    res["rss"] = rss;
 
     res["ringway_totals"] = json!({
         "requests": env.totals.requests,
@@ -1115,6 +1311,21 @@ pub fn run(o: &Options) -> Result<i32, String> {
             println!("gate: FAILED");
             code = 1;
         }
+    }
+    if res["cross_format"]["ok"] == false {
+        println!(
+            "cross-format: FAILED: {} (errors, or a refused request: the figures of those runs \
+             are not overhead figures; see the lines marked !! above)",
+            res["cross_format"]["failures"]
+                .as_array()
+                .map(|f| f
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        );
+        code = 1;
     }
 
     let json_path = o.json.clone().unwrap_or_else(|| {
@@ -1299,5 +1510,6 @@ mod tests {
         assert!(c.contains("api_base: http://127.0.0.1:1/v1"));
         assert!(c.contains("api_base: http://127.0.0.1:2/v1"));
         assert!(c.contains("master_key: sk-x"));
+        assert!(c.contains("model: anthropic/claude-bench\n      api_base: http://127.0.0.1:1\n"));
     }
 }

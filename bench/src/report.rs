@@ -90,6 +90,10 @@ fn pair(v: &Value, signed: bool) -> String {
     }
 }
 
+fn u64_of(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
 fn num(v: &Value, decimals: usize) -> String {
     match f(v) {
         Some(x) if decimals == 0 => group(x.round() as i64),
@@ -143,6 +147,92 @@ fn heading(o: &mut String, text: &str) {
     let _ = writeln!(o, "{text}");
 }
 
+/// The cross-format section: per body size, passthrough, O→A and A→O, with
+/// their own column heads.
+fn cross_format(o: &mut String, cf: &Value, missed: &mut bool) {
+    let Some(runs) = cf["runs"].as_array() else {
+        return;
+    };
+    heading(
+        o,
+        &format!(
+            "cross-format, ringway, {} req/s, added over the mock called directly in the \
+             deployment's format",
+            cf["qps"]
+        ),
+    );
+    heading(
+        o,
+        "  O→A: OpenAI client, anthropic/ deployment; A→O: Anthropic client, openai/ deployment",
+    );
+    row(
+        o,
+        "  latency p50 / p99 µs",
+        ["direct", "ringway added", "CPU µs/req", "p50 ÷ pass."],
+    );
+    for e in runs {
+        let name = format!(
+            "  {} {} body",
+            e["label"].as_str().unwrap_or("?"),
+            e["body"].as_str().unwrap_or("?")
+        );
+        if e["ok"] != true && e["added_us"].is_null() {
+            let why = e["error"].as_str().unwrap_or("failed");
+            row(o, &name, ["FAILED", "", "", ""]);
+            let _ = writeln!(o, "    {why}");
+            continue;
+        }
+        let mark = if e["rate_achieved"] == true { "" } else { "!" };
+        *missed |= !mark.is_empty();
+        let added = if e["ok"] == true {
+            format!("{}{mark}", pair(&e["added_us"], true))
+        } else if u64_of(&e["proxy_errors"]) + u64_of(&e["direct_errors"]) > 0 {
+            format!(
+                "ERRORS {}",
+                group((u64_of(&e["proxy_errors"]) + u64_of(&e["direct_errors"])) as i64)
+            )
+        } else {
+            "NO REQUESTS".to_string()
+        };
+        let mut cpu = num(&e["proxy_cpu_us_per_req"], 1);
+        if let Some(x) = f(&e["cpu_over_passthrough"]) {
+            cpu = format!("{cpu} ({x:.2}×)");
+        }
+        let ratio = match (e["kind"].as_str(), f(&e["p50_over_passthrough"])) {
+            (Some("passthrough"), _) => String::new(),
+            (_, Some(x)) => format!("{x:.2}"),
+            _ => "-".to_string(),
+        };
+        row(
+            o,
+            &name,
+            [&pair(&e["direct_us"], false), &added, &cpu, &ratio],
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  p50 ÷ pass.: added p50 ÷ passthrough's, same size (target ≤ {}); \
+         CPU (×): ÷ passthrough's",
+        cf["target_p50_over_passthrough_max"]
+            .as_f64()
+            .unwrap_or(2.0)
+    );
+    if cf["ok"] == false {
+        let _ = writeln!(
+            o,
+            "  FAILED: {}",
+            cf["failures"]
+                .as_array()
+                .map(|f| f
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        );
+    }
+}
+
 /// The one table.
 pub fn table(r: &Value) -> String {
     let mut o = String::new();
@@ -175,13 +265,16 @@ pub fn table(r: &Value) -> String {
         }
     );
     let _ = writeln!(o);
-    row(&mut o, "", ["direct", "ringway", "nginx", "ringway÷nginx"]);
-
-    heading(
-        &mut o,
-        "latency p50 / p99 µs; proxies: added over direct, same QPS, same run",
-    );
     let fixed = r["fixed_qps"].as_array().cloned().unwrap_or_default();
+    if !fixed.is_empty() || r["closed_loop"].is_object() {
+        row(&mut o, "", ["direct", "ringway", "nginx", "ringway÷nginx"]);
+    }
+    if !fixed.is_empty() {
+        heading(
+            &mut o,
+            "latency p50 / p99 µs; proxies: added over direct, same QPS, same run",
+        );
+    }
     let mut keys: Vec<(String, u64)> = Vec::new();
     for e in &fixed {
         let k = (
@@ -233,6 +326,8 @@ pub fn table(r: &Value) -> String {
             ],
         );
     }
+
+    cross_format(&mut o, &r["cross_format"], &mut missed);
 
     let cl = &r["closed_loop"];
     if cl.is_object() {
@@ -481,5 +576,35 @@ mod tests {
         let t = table(&r);
         assert!(t.contains("+12 / +40"), "{t}");
         assert!(t.contains("60 / 110"), "{t}");
+        assert!(!t.contains("cross-format"), "{t}");
+    }
+
+    #[test]
+    fn table_renders_the_cross_format_section_alone() {
+        let run = |kind: &str, label: &str, p50: f64, cpu: f64, ratio: Value| {
+            json!({"kind": kind, "label": label, "body": "2k", "ok": true,
+                "rate_achieved": true, "added_us": {"p50": p50, "p99": 90.0},
+                "direct_us": {"p50": 70.0, "p99": 200.0}, "proxy_cpu_us_per_req": cpu,
+                "p50_over_passthrough": ratio.clone(), "cpu_over_passthrough": ratio})
+        };
+        let r = json!({
+            "profile": "short", "date": "2026-11-24T00:00:00Z",
+            "machine": {"nproc": 2, "cpu_model": "X", "kernel": "6"},
+            "layout": {"note": "n"}, "ringway": {"driver": "epoll"}, "nginx": null,
+            "cross_format": {"qps": 1000, "ok": false, "failures": ["A→O 2k"],
+                "target_p50_over_passthrough_max": 2.0, "runs": [
+                run("passthrough", "passthrough", 50.0, 80.0, Value::Null),
+                run("openai_to_anthropic", "O→A", 75.0, 100.0, json!(1.5)),
+                {"kind": "anthropic_to_openai", "label": "A→O", "body": "2k", "ok": false,
+                 "error": "through ringway: POST ... answered 400: {}"},
+            ]},
+        });
+        let t = table(&r);
+        assert!(!t.contains("ringway÷nginx"), "{t}");
+        assert!(t.contains("passthrough 2k body"), "{t}");
+        assert!(t.contains("+75 / +90"), "{t}");
+        assert!(t.contains("100.0 (1.50×)"), "{t}");
+        assert!(t.contains("answered 400"), "{t}");
+        assert!(t.contains("FAILED: A→O 2k"), "{t}");
     }
 }

@@ -44,6 +44,7 @@ enum Route<'a> {
     Models,
     Model(&'a str),
     Messages,
+    CountTokens,
     Responses,
     Health,
     Stats,
@@ -61,6 +62,7 @@ impl<'a> Route<'a> {
             b"/v1/embeddings" | b"/embeddings" => Route::Embeddings,
             b"/v1/models" | b"/models" => Route::Models,
             b"/v1/messages" => Route::Messages,
+            b"/v1/messages/count_tokens" => Route::CountTokens,
             b"/v1/responses" | b"/responses" | b"/openai/responses" => Route::Responses,
             b"/health" | b"/healthz" => Route::Health,
             b"/mock/stats" => Route::Stats,
@@ -104,6 +106,7 @@ impl<'a> Route<'a> {
                 | Route::Completions
                 | Route::Embeddings
                 | Route::Messages
+                | Route::CountTokens
                 | Route::Responses
         )
     }
@@ -167,6 +170,21 @@ pub(crate) fn handle<'a>(
         }
         Route::Health => push_response(out, 200, JSON, conn, b"{\"status\":\"ok\"}"),
         Route::NotFound => {
+            let req = crate::providers::Req {
+                shard,
+                head,
+                raw,
+                path,
+                query: target.get(path.len() + 1..).unwrap_or_default(),
+                body,
+            };
+            if head.method == Method::Post {
+                shard.stats.borrow_mut().record(raw, body);
+            }
+            if let Some(plan) = crate::providers::handle(&req, out, scratch) {
+                return plan;
+            }
+            scratch.clear();
             let method = method_name(raw);
             let msg = format!(
                 "Unknown request URL: {method} {}. Please check the URL for typos, or see the \
@@ -207,7 +225,8 @@ pub(crate) fn handle<'a>(
         Route::Chat | Route::Completions | Route::Embeddings | Route::Responses => {
             return openai(shard, head, raw, body, route, deployment, out, scratch);
         }
-        Route::Messages => return anthropic(shard, head, raw, body, out, scratch),
+        Route::Messages => return anthropic(shard, head, raw, body, out, scratch, false),
+        Route::CountTokens => return anthropic(shard, head, raw, body, out, scratch, true),
     }
     now
 }
@@ -314,6 +333,31 @@ fn injected_failure(cfg: &Config, model: &str) -> Result<(Option<u16>, u64), NoA
         return Ok((Some(cfg.fail_status), extra_ms));
     }
     Ok((fail, extra_ms))
+}
+
+/// What a provider module should do for a request naming `model`, by the
+/// same failure-injection rules as the OpenAI routes.
+pub(crate) enum Injected<'a> {
+    /// Answer normally, after this delay.
+    Answer(Duration),
+    /// Answer this error status (in the provider's error shape), after the
+    /// delay.
+    Fail(u16, Duration),
+    /// Do not answer: hang or reset.
+    NoAnswer(Plan<'a>),
+}
+
+pub(crate) fn injected<'a>(cfg: &Config, model: &str) -> Injected<'a> {
+    match injected_failure(cfg, model) {
+        Ok((None, extra)) => Injected::Answer(delay_of(cfg, extra)),
+        Ok((Some(status), extra)) => Injected::Fail(status, delay_of(cfg, extra)),
+        Err(no) => Injected::NoAnswer(no.plan()),
+    }
+}
+
+/// The delay before a model response head (`--latency-ms`, `--jitter-ms`).
+pub(crate) fn model_delay(cfg: &Config) -> Duration {
+    delay_of(cfg, 0)
 }
 
 /// Checks `--api-key`; on failure writes the 401 and returns false.
@@ -741,7 +785,49 @@ fn start_stream<'a>(
     }
 }
 
-/// `POST /v1/messages`.
+/// Anthropic on Vertex AI (`publishers/anthropic/models/{model}:rawPredict`
+/// and `:streamRawPredict`, reached through `gemini`, which checked the
+/// OAuth token): the Messages API with the model in the path, none in the
+/// body, and `anthropic_version: "vertex-2023-10-16"` in the body.
+pub(crate) fn vertex_anthropic<'a>(
+    shard: &Shard,
+    head: &Head,
+    body: &'a [u8],
+    model: &str,
+    stream: bool,
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) -> Plan<'a> {
+    let conn = head.connection_line();
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let problem = if v.get("model").is_some() {
+        Some("model: Extra inputs are not permitted".to_string())
+    } else if v.get("anthropic_version").and_then(|x| x.as_str()) != Some("vertex-2023-10-16") {
+        Some("anthropic_version: Input should be 'vertex-2023-10-16'".to_string())
+    } else if v.get("max_tokens").and_then(|x| x.as_u64()).is_none() {
+        Some("max_tokens: Field required".to_string())
+    } else if (v.get("stream").and_then(|x| x.as_bool()) == Some(true)) != stream {
+        Some("stream: must be true on :streamRawPredict and absent or false on :rawPredict".into())
+    } else {
+        None
+    };
+    if let Some(msg) = problem {
+        anthropic_error(out, scratch, conn, 400, "invalid_request_error", &msg);
+        return reply_now(head);
+    }
+    anthropic_answer(
+        shard,
+        head,
+        body,
+        Some(model.to_string()),
+        false,
+        out,
+        scratch,
+    )
+}
+
+/// `POST /v1/messages`, or with `count_only` `/v1/messages/count_tokens`
+/// (`{"input_tokens": N}`, the prompt's word count).
 fn anthropic<'a>(
     shard: &Shard,
     head: &Head,
@@ -749,6 +835,7 @@ fn anthropic<'a>(
     body: &'a [u8],
     out: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
+    count_only: bool,
 ) -> Plan<'a> {
     let conn = head.connection_line();
     let now = reply_now(head);
@@ -772,6 +859,23 @@ fn anthropic<'a>(
         anthropic_error(out, scratch, conn, 400, "invalid_request_error", msg);
         return now;
     }
+    anthropic_answer(shard, head, body, None, count_only, out, scratch)
+}
+
+/// The Messages answer (or stream, or token count) for a checked request;
+/// `path_model` names the model when the body does not.
+fn anthropic_answer<'a>(
+    shard: &Shard,
+    head: &Head,
+    body: &'a [u8],
+    path_model: Option<String>,
+    count_only: bool,
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+) -> Plan<'a> {
+    let conn = head.connection_line();
+    let now = reply_now(head);
+    let cfg = &shard.cfg;
     let req = match serde_json::from_slice::<Body<'a>>(body) {
         Ok(b) => b,
         Err(e) => {
@@ -780,12 +884,15 @@ fn anthropic<'a>(
             return now;
         }
     };
-    let Some(Text(model)) = &req.model else {
-        let msg = "model: Field required";
-        anthropic_error(out, scratch, conn, 400, "invalid_request_error", msg);
-        return now;
+    let model = match (&req.model, path_model) {
+        (_, Some(m)) => Cow::Owned(m),
+        (Some(Text(m)), None) => m.clone(),
+        (None, None) => {
+            let msg = "model: Field required";
+            anthropic_error(out, scratch, conn, 400, "invalid_request_error", msg);
+            return now;
+        }
     };
-    let model = model.clone();
     let (fail, extra_ms) = match injected_failure(cfg, &model) {
         Ok(f) => f,
         Err(no) => return no.plan(),
@@ -799,17 +906,24 @@ fn anthropic<'a>(
         return later;
     }
     let meta = meta_of(shard, &req, model);
+    scratch.clear();
+    if count_only {
+        scratch.extend_from_slice(b"{\"input_tokens\":");
+        push_u64(scratch, meta.prompt_tokens);
+        scratch.push(b'}');
+        push_response(out, 200, JSON, conn, scratch);
+        return later;
+    }
     if req.stream == Some(true) {
         return start_stream(shard, head, StreamKind::Messages, meta, false, later, out);
     }
-    scratch.clear();
     payload::push_message(scratch, &meta, &shard.answer);
     push_response(out, 200, JSON, conn, scratch);
     later
 }
 
 /// A `--*-ms` option as a duration (validated finite and non-negative).
-fn millis(ms: f64) -> Duration {
+pub(crate) fn millis(ms: f64) -> Duration {
     if ms > 0.0 {
         Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(HANG_LIMIT)
     } else {

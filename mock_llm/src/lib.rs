@@ -1,5 +1,5 @@
-//! `mock_llm`: a fake OpenAI / Anthropic provider for Ringway's tests and
-//! benchmarks.
+//! `mock_llm`: fake LLM providers (OpenAI, Anthropic, Gemini, Vertex AI,
+//! Bedrock, Cohere) for Ringway's tests and benchmarks.
 //!
 //! # How to run
 //!
@@ -23,8 +23,24 @@
 //!   `/openai/deployments/{name}/chat/completions`), `POST /v1/completions`,
 //!   `POST /v1/embeddings`, `GET /v1/models`, `GET /v1/models/{id}`. Streams
 //!   are SSE over chunked transfer-encoding, one write per event.
-//! * Anthropic: `POST /v1/messages`, plain and streaming, with the real event
+//! * Anthropic: `POST /v1/messages` (and `/v1/messages/count_tokens`), plain
+//!   and streaming, with the real event
 //!   sequence (`message_start` .. `message_stop`).
+//! * Gemini (`/v1beta/models/{m}:generateContent`, `:streamGenerateContent`,
+//!   `:batchEmbedContents`) and Vertex AI (`/v1/projects/{p}/locations/{l}/
+//!   publishers/google/models/{m}:…`, `:predict`), with Google's OAuth token
+//!   endpoint (`POST /token`, `/oauth2/v4/token`: JWT-bearer grants verified
+//!   against `--google-service-account`; `MOCK_LLM_TOKEN_TTL_S` shortens the
+//!   token lifetime). See `gemini.rs`, `oauth.rs`.
+//! * AWS Bedrock runtime (`/model/{id}/converse`, `/converse-stream`,
+//!   `/invoke`, `/invoke-with-response-stream`): SigV4 verified when
+//!   `--aws-access-key-id`/`--aws-secret-access-key` are given, streams in the
+//!   binary AWS event-stream format. See `bedrock.rs`.
+//! * Cohere v2 (`/v2/chat`, `/v2/embed`). See `cohere.rs`.
+//!
+//!   Each of these validates what it receives (auth, path, body schema) and
+//!   answers in its provider's shapes, errors included (`providers.rs`
+//!   dispatches to them before the 404).
 //! * `GET /health`, and for tests `GET /mock/stats` / `POST /mock/reset`.
 //!
 //! The answer text is deterministic: `--tokens N` words `tok0 tok1 ...`,
@@ -78,9 +94,14 @@ use std::time::Duration;
 pub use shards::{Driver, Shutdown};
 
 mod api;
+mod bedrock;
 mod body;
+mod cohere;
+mod gemini;
 mod http;
+mod oauth;
 mod payload;
+mod providers;
 mod stats;
 
 /// Everything the command line can set.
@@ -106,6 +127,17 @@ pub struct Config {
     pub api_key: Option<String>,
     /// When set, `/v1/messages` requires `x-api-key: KEY`.
     pub anthropic_key: Option<String>,
+    /// When set, Gemini (AI Studio) routes require `x-goog-api-key: KEY`
+    /// (or `?key=KEY`).
+    pub gemini_key: Option<String>,
+    /// A Google service-account JSON file: `/token` then grants access
+    /// tokens for JWTs signed with its key, and Vertex AI routes require one.
+    pub google_service_account: Option<PathBuf>,
+    /// When both are set, Bedrock routes verify the SigV4 signature.
+    pub aws_access_key_id: Option<String>,
+    pub aws_secret_access_key: Option<String>,
+    /// When set, Cohere routes require `Authorization: Bearer KEY`.
+    pub cohere_key: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// Streams use chunked transfer-encoding (true) or end by closing (false).
@@ -128,6 +160,11 @@ impl Default for Config {
             fail_status: 500,
             api_key: None,
             anthropic_key: None,
+            gemini_key: None,
+            google_service_account: None,
+            aws_access_key_id: None,
+            aws_secret_access_key: None,
+            cohere_key: None,
             tls_cert: None,
             tls_key: None,
             chunked: true,
@@ -141,7 +178,8 @@ pub const MAX_TOKENS: usize = 1_000_000;
 
 /// Text of `mock_llm --help`.
 pub const HELP: &str = "\
-mock_llm: a fake OpenAI/Anthropic provider for tests and benchmarks
+mock_llm: fake LLM providers (OpenAI, Anthropic, Gemini, Vertex AI, Bedrock,
+Cohere) for tests and benchmarks
 
 USAGE: mock_llm [OPTIONS]
 
@@ -159,6 +197,13 @@ OPTIONS:
   --api-key KEY         require `Authorization: Bearer KEY` (or `api-key: KEY`)
                         on OpenAI routes
   --anthropic-key KEY   require `x-api-key: KEY` on /v1/messages
+  --gemini-key KEY      require `x-goog-api-key: KEY` on Gemini routes
+  --google-service-account FILE
+                        grant OAuth tokens at /token for JWTs signed by this
+                        service account; Vertex AI routes require one
+  --aws-access-key-id ID, --aws-secret-access-key SECRET
+                        verify SigV4 signatures on Bedrock routes
+  --cohere-key KEY      require `Authorization: Bearer KEY` on Cohere routes
   --tls-cert PEM        serve HTTPS with this certificate chain ...
   --tls-key PEM         ... and this private key
   --no-chunked          end streams by closing the connection instead of
@@ -173,6 +218,8 @@ last request carried (per shard: use --shards 1 in tests).
 ";
 
 /// What the command line asked for.
+// Built once per process: the size difference between variants is moot.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Cli {
     Run(Config),
@@ -229,6 +276,18 @@ where
             }
             Long("api-key") => cfg.api_key = Some(text(&mut p, "--api-key")?),
             Long("anthropic-key") => cfg.anthropic_key = Some(text(&mut p, "--anthropic-key")?),
+            Long("gemini-key") => cfg.gemini_key = Some(text(&mut p, "--gemini-key")?),
+            Long("google-service-account") => {
+                cfg.google_service_account =
+                    Some(PathBuf::from(os(&mut p, "--google-service-account")?))
+            }
+            Long("aws-access-key-id") => {
+                cfg.aws_access_key_id = Some(text(&mut p, "--aws-access-key-id")?)
+            }
+            Long("aws-secret-access-key") => {
+                cfg.aws_secret_access_key = Some(text(&mut p, "--aws-secret-access-key")?)
+            }
+            Long("cohere-key") => cfg.cohere_key = Some(text(&mut p, "--cohere-key")?),
             Long("tls-cert") => cfg.tls_cert = Some(PathBuf::from(os(&mut p, "--tls-cert")?)),
             Long("tls-key") => cfg.tls_key = Some(PathBuf::from(os(&mut p, "--tls-key")?)),
             Long("no-chunked") => cfg.chunked = false,

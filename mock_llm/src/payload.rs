@@ -284,6 +284,8 @@ pub(crate) enum StreamKind {
     Messages,
     /// OpenAI Responses API: `response.created`, text deltas, `response.completed`.
     Responses,
+    /// Frames rendered up front by a provider module (`providers`).
+    Prebuilt,
 }
 
 /// The events of one streamed answer, produced one at a time so `http` can
@@ -297,6 +299,8 @@ pub(crate) struct EventStream<'a> {
     step: usize,
     /// Wait before each token event.
     pub inter_token: Duration,
+    /// [`StreamKind::Prebuilt`]: the frames, and whether each carries a token.
+    frames: Vec<(Vec<u8>, bool)>,
 }
 
 /// Which chunk of an OpenAI stream to write.
@@ -320,6 +324,28 @@ impl<'a> EventStream<'a> {
             include_usage,
             step: 0,
             inter_token,
+            frames: Vec::new(),
+        }
+    }
+
+    /// A stream of frames rendered up front (any wire format: SSE events,
+    /// AWS event-stream messages); `true` marks a frame carrying a token.
+    pub fn prebuilt(frames: Vec<(Vec<u8>, bool)>, inter_token: Duration) -> EventStream<'static> {
+        EventStream {
+            kind: StreamKind::Prebuilt,
+            meta: Meta {
+                model: Cow::Borrowed(""),
+                shard: 0,
+                id: 0,
+                created: 0,
+                prompt_tokens: 0,
+                tokens: 0,
+                truncated: false,
+            },
+            include_usage: false,
+            step: 0,
+            inter_token,
+            frames,
         }
     }
 
@@ -331,6 +357,11 @@ impl<'a> EventStream<'a> {
         self.step += 1;
         let n = self.meta.tokens;
         match self.kind {
+            StreamKind::Prebuilt => {
+                let (frame, token) = self.frames.get(s)?;
+                buf.extend_from_slice(frame);
+                return Some(*token);
+            }
             StreamKind::Chat | StreamKind::Completion => {
                 // Chat opens with a role chunk; legacy completions do not.
                 let first = usize::from(self.kind == StreamKind::Chat);

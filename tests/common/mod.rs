@@ -299,3 +299,62 @@ pub fn slow_upstream(delay: Duration, response: &'static [u8]) -> SocketAddr {
     });
     addr
 }
+
+/// A running mock_llm; killed on drop.
+pub struct Mock {
+    child: Child,
+    pub url: String,
+    pub addr: SocketAddr,
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn mock_bin() -> std::path::PathBuf {
+    let p = std::path::Path::new(env!("CARGO_BIN_EXE_ringway")).with_file_name("mock_llm");
+    assert!(
+        p.exists(),
+        "{} missing: run `cargo build --workspace` before the tests",
+        p.display()
+    );
+    p
+}
+
+pub fn start_mock(args: &[&str]) -> Mock {
+    let mut child = Command::new(mock_bin())
+        .args([
+            "--port",
+            "0",
+            "--host",
+            "127.0.0.1",
+            "--shards",
+            "1",
+            "--quiet",
+        ])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn mock_llm");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    let addr = url.rsplit("//").next().unwrap().parse().unwrap();
+    Mock { child, url, addr }
+}
+
+pub fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// GET /mock/stats from the mock.
+pub fn mock_stats(m: &Mock) -> serde_json::Value {
+    let r = roundtrip(m.addr, b"GET /mock/stats HTTP/1.1\r\nHost: m\r\n\r\n").unwrap();
+    r.json()
+}

@@ -16,6 +16,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 MASTER_KEY = "sk-ringway-sdk-test-7f3e9a"
 UPSTREAM_KEY = "sk-upstream-mock-key"
 ANTHROPIC_UPSTREAM_KEY = "sk-ant-upstream-mock-key"
+GEMINI_UPSTREAM_KEY = "gemini-upstream-mock-key"
+COHERE_UPSTREAM_KEY = "cohere-upstream-mock-key"
+AWS_KEY_ID = "AKIDSDKTEST"
+AWS_SECRET = "sdk/test/secret"
 
 
 def _bin(env, name):
@@ -59,6 +63,8 @@ def mock_url():
             _bin("MOCK_LLM_BIN", "mock_llm"),
             "--port", "0", "--host", "127.0.0.1", "--shards", "1",
             "--api-key", UPSTREAM_KEY, "--anthropic-key", ANTHROPIC_UPSTREAM_KEY,
+            "--gemini-key", GEMINI_UPSTREAM_KEY, "--cohere-key", COHERE_UPSTREAM_KEY,
+            "--aws-access-key-id", AWS_KEY_ID, "--aws-secret-access-key", AWS_SECRET,
             "--tokens", "8", "--quiet",
         ],
         "mock_llm listening on",
@@ -115,6 +121,28 @@ def gateway_url(mock_url, tmp_path_factory):
                   model: anthropic/claude-sonnet-4-5
                   api_base: {mock_url}
                   api_key: {ANTHROPIC_UPSTREAM_KEY}
+              - model_name: gemini-flash
+                litellm_params:
+                  model: gemini/gemini-2.0-flash
+                  api_base: {mock_url}
+                  api_key: {GEMINI_UPSTREAM_KEY}
+              - model_name: gemini-embed
+                litellm_params:
+                  model: gemini/text-embedding-004
+                  api_base: {mock_url}
+                  api_key: {GEMINI_UPSTREAM_KEY}
+              - model_name: command-r
+                litellm_params:
+                  model: cohere/command-r-plus
+                  api_base: {mock_url}
+                  api_key: {COHERE_UPSTREAM_KEY}
+              - model_name: bedrock-claude
+                litellm_params:
+                  model: bedrock/converse/anthropic.claude-3-5-sonnet-20240620-v1:0
+                  api_base: {mock_url}
+                  aws_access_key_id: {AWS_KEY_ID}
+                  aws_secret_access_key: {AWS_SECRET}
+                  aws_region_name: us-east-1
               - model_name: "mock/*"
                 litellm_params:
                   model: "openai/*"
