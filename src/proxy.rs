@@ -563,9 +563,9 @@ fn build_request(
         // dropped under `drop_params` (a rare path that copies the body).
         let hit = refused_params(x);
         let stripped;
-        let (body, fields) = if hit == 0 {
+        let (body, fields) = if hit == 0 && !x.fields.litellm_keys {
             (x.body, x.fields)
-        } else if x.target.drop_params {
+        } else if hit == 0 || drops_params(x) {
             let b = translate::without_params(x.body, hit);
             let f = translate::scan(&b).map_err(|e| Failure::BadRequest(e.0.to_string()))?;
             stripped = (b, f);
@@ -594,7 +594,12 @@ fn refused_params(x: &Exchange) -> u64 {
     if x.ep != Endpoint::Chat || x.mode() != Mode::Pass {
         return 0;
     }
-    x.fields.std_params & x.target.unsupported_params
+    x.fields.std_params & x.target.unsupported_params & !x.fields.allowed_params
+}
+
+/// `drop_params` from the deployment, `litellm_settings` or the request.
+fn drops_params(x: &Exchange) -> bool {
+    x.target.drop_params || x.fields.drop_params
 }
 
 /// LiteLLM's `UnsupportedParamsError` text (`utils.py`, `_check_valid_arg`),
@@ -1156,7 +1161,7 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
     let max_header = gw.settings.max_header_bytes;
     // Refused parameters fail before any connection, as in LiteLLM.
     let hit = refused_params(x);
-    if hit != 0 && !x.target.drop_params {
+    if hit != 0 && !drops_params(x) {
         return Err(Failure::Unsupported(unsupported_message(x, hit)));
     }
     let mut conn = up.checkout(origin).await.map_err(Failure::Connect)?;

@@ -44,6 +44,13 @@ pub struct Fields {
     /// `providers::STANDARD_PARAMS[i]`), for the per-provider check of the
     /// ones LiteLLM refuses. `n: 1` does not count (LiteLLM lets it pass).
     pub std_params: u64,
+    /// The body carries LiteLLM's own request keys (`drop_params`,
+    /// `allowed_openai_params`), which are not sent upstream.
+    pub litellm_keys: bool,
+    /// The request's `drop_params: true`.
+    pub drop_params: bool,
+    /// The request's `allowed_openai_params`, as `std_params` bits.
+    pub allowed_params: u64,
 }
 
 impl Fields {
@@ -216,6 +223,14 @@ pub fn scan(b: &[u8]) -> Result<Fields, ScanError> {
                     f.stream = &b[vstart..i] == b"true";
                 }
                 b"stream_options" => f.stream_options = Some(vstart..i),
+                b"drop_params" => {
+                    f.litellm_keys = true;
+                    f.drop_params = &b[vstart..i] == b"true";
+                }
+                b"allowed_openai_params" => {
+                    f.litellm_keys = true;
+                    f.allowed_params = string_bits(&b[vstart..i]);
+                }
                 // LiteLLM lets `n: 1` pass and treats `null` as not sent.
                 b"n" if &b[vstart..i] == b"1" => {}
                 _ if &b[vstart..i] == b"null" => {}
@@ -284,8 +299,25 @@ fn std_param_bit(key: &[u8]) -> u64 {
     1u64 << i
 }
 
+/// The `std_params` bits of the strings in a (validated) JSON array value.
+fn string_bits(v: &[u8]) -> u64 {
+    let mut bits = 0;
+    let mut i = 0;
+    while let Some(o) = v.get(i..).and_then(|r| memchr::memchr(b'"', r)) {
+        let start = i + o;
+        let Ok(end) = skip_string(v, start) else {
+            break;
+        };
+        bits |= std_param_bit(&v[start + 1..end - 1]);
+        i = end;
+    }
+    bits
+}
+
 /// `body` without its top-level members whose key has a bit in `mask`
-/// (LiteLLM's `drop_params`). Rare path: allocates the new body.
+/// (LiteLLM's `drop_params`) and without LiteLLM's own request keys
+/// (`drop_params`, `allowed_openai_params`), which no provider takes. Rare
+/// path: allocates the new body.
 pub fn without_params(body: &[u8], mask: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     let mut i = skip_ws(body, 0);
@@ -307,7 +339,9 @@ pub fn without_params(body: &[u8], mask: u64) -> Vec<u8> {
             return body.to_vec();
         };
         let value = &body[i..end];
-        let dropped = std_param_bit(key) & mask != 0 && !(key == b"n" && value == b"1");
+        let dropped = (std_param_bit(key) & mask != 0 && !(key == b"n" && value == b"1"))
+            || key == b"drop_params"
+            || key == b"allowed_openai_params";
         if !dropped {
             if !first {
                 out.push(b',');
@@ -472,6 +506,17 @@ mod tests {
         assert_eq!(out, br#"{"model":"m","messages":[],"n":1}"#);
         let out = without_params(br#"{ "user" : "u" , "model":"m" }"#, bit("user"));
         assert_eq!(out, br#"{"model":"m"}"#);
+    }
+
+    #[test]
+    fn litellm_request_keys() {
+        let b = br#"{"model":"m","drop_params":true,"allowed_openai_params":["logit_bias","x"],"logit_bias":{}}"#;
+        let f = scan(b).unwrap();
+        assert!(f.litellm_keys && f.drop_params);
+        assert_eq!(f.allowed_params, bit("logit_bias"));
+        assert_eq!(without_params(b, 0), br#"{"model":"m","logit_bias":{}}"#);
+        let f = scan(br#"{"drop_params":false}"#).unwrap();
+        assert!(f.litellm_keys && !f.drop_params);
     }
 
     #[test]

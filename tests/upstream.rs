@@ -556,4 +556,31 @@ fn parameters_the_provider_does_not_take_are_refused_or_dropped() {
     assert_eq!(sent["n"], 1);
     assert_eq!(sent["temperature"], 0.2);
     assert_eq!(sent["model"], "mistral-small-latest");
+    // Per request, as LiteLLM reads them: `allowed_openai_params` lets the
+    // parameter through, `drop_params` drops it; neither key goes upstream.
+    for (extra, kept) in [
+        (r#""allowed_openai_params":["logit_bias"]"#, true),
+        (r#""drop_params":true"#, false),
+    ] {
+        let body = format!(
+            r#"{{"model":"strict","messages":[{{"role":"user","content":"hi"}}],"logit_bias":{{"1":1}},{extra}}}"#
+        );
+        let raw = format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer {MASTER_KEY}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let r = roundtrip(gw.addr, raw.as_bytes()).unwrap();
+        assert_eq!(
+            r.status,
+            200,
+            "{extra}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let stats = mock_stats(&m);
+        let sent: serde_json::Value =
+            serde_json::from_str(stats["last_body"].as_str().unwrap()).unwrap();
+        assert_eq!(sent.get("logit_bias").is_some(), kept, "{sent}");
+        assert!(sent.get("allowed_openai_params").is_none(), "{sent}");
+        assert!(sent.get("drop_params").is_none(), "{sent}");
+    }
 }
