@@ -648,42 +648,51 @@ fn pass_through_routes_add_provider_credentials() {
     assert_eq!(r.status, 401);
 }
 
-#[test]
-fn anthropic_models_on_bedrock_invoke() {
-    let p = bedrock();
+/// A `claude` deployment answers OpenAI clients (translated, plain and
+/// streamed) and Anthropic clients (one step each way, plain and streamed).
+fn check_claude_deployment(upstream_model: &str, p: &Provider) {
     let yaml = format!(
         "model_list:\n  - model_name: claude\n    litellm_params:\n{}general_settings:\n  master_key: {MASTER_KEY}\n",
-        (p.params)("invoke/anthropic.claude-3-5-sonnet-20240620-v1:0")
+        (p.params)(upstream_model)
     );
     let gw = start_gateway(&yaml);
-    // OpenAI client: translated to the Anthropic body, invoked, and back.
     let r = post(
         &gw,
         "/v1/chat/completions",
         r#"{"model":"claude","messages":[{"role":"system","content":"brief"},{"role":"user","content":"hello"}],"max_tokens":40}"#,
     );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let v = r.json();
-    assert!(
-        v["choices"][0]["message"]["content"]
-            .as_str()
-            .unwrap()
-            .starts_with("tok0"),
-        "{v}"
+    assert_eq!(
+        r.status,
+        200,
+        "{}: {}",
+        p.name,
+        String::from_utf8_lossy(&r.body)
     );
+    let v = r.json();
+    let text = v["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.starts_with("tok0"), "{}: {v}", p.name);
+    assert_eq!(v["model"], "claude");
     let r = post(
         &gw,
         "/v1/chat/completions",
         r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}],"max_tokens":40}"#,
     );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        200,
+        "{}: {}",
+        p.name,
+        String::from_utf8_lossy(&r.body)
+    );
     let events = sse(&r.body);
     assert_eq!(
         events.last().map(|e| e.1.as_str()),
         Some("[DONE]"),
         "{events:?}"
     );
-    let text: String = events
+    let streamed: String = events
         .iter()
         .filter(|e| e.1 != "[DONE]")
         .filter_map(|e| {
@@ -693,22 +702,32 @@ fn anthropic_models_on_bedrock_invoke() {
                 .map(str::to_string)
         })
         .collect();
-    assert!(text.starts_with("tok0"), "{events:?}");
-    // Anthropic client: its body goes to invoke as is (plus the Bedrock
-    // version), the answer and the stream come back as Anthropic's.
+    assert!(streamed.starts_with("tok0"), "{}: {events:?}", p.name);
     let r = post(
         &gw,
         "/v1/messages",
         r#"{"model":"claude","max_tokens":40,"messages":[{"role":"user","content":"hello"}]}"#,
     );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        200,
+        "{}: {}",
+        p.name,
+        String::from_utf8_lossy(&r.body)
+    );
     assert_eq!(r.json()["type"], "message");
     let r = post(
         &gw,
         "/v1/messages",
         r#"{"model":"claude","max_tokens":40,"stream":true,"messages":[{"role":"user","content":"hello"}]}"#,
     );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.status,
+        200,
+        "{}: {}",
+        p.name,
+        String::from_utf8_lossy(&r.body)
+    );
     let names: Vec<String> = sse(&r.body).into_iter().map(|e| e.0).collect();
     assert_eq!(
         names.first().map(String::as_str),
@@ -722,66 +741,19 @@ fn anthropic_models_on_bedrock_invoke() {
     );
 }
 
+/// Claude on Bedrock through `invoke` / `invoke-with-response-stream`
+/// (base64 Anthropic events inside AWS event-stream messages).
+#[test]
+fn anthropic_models_on_bedrock_invoke() {
+    check_claude_deployment(
+        "invoke/anthropic.claude-3-5-sonnet-20240620-v1:0",
+        &bedrock(),
+    );
+}
+
+/// Claude on Vertex AI through `:rawPredict` / `:streamRawPredict` (OAuth
+/// token checked by the mock).
 #[test]
 fn anthropic_models_on_vertex_ai() {
-    let p = vertex();
-    let yaml = format!(
-        "model_list:\n  - model_name: claude\n    litellm_params:\n{}general_settings:\n  master_key: {MASTER_KEY}\n",
-        (p.params)("claude-sonnet-4-5@20250929")
-    );
-    let gw = start_gateway(&yaml);
-    // OpenAI client: Messages body at `:rawPredict` (OAuth token checked).
-    let r = post(
-        &gw,
-        "/v1/chat/completions",
-        r#"{"model":"claude","messages":[{"role":"system","content":"brief"},{"role":"user","content":"hello"}],"max_tokens":40}"#,
-    );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let v = r.json();
-    assert!(
-        v["choices"][0]["message"]["content"]
-            .as_str()
-            .unwrap()
-            .starts_with("tok0"),
-        "{v}"
-    );
-    assert_eq!(v["model"], "claude");
-    // Streamed through `:streamRawPredict`.
-    let r = post(
-        &gw,
-        "/v1/chat/completions",
-        r#"{"model":"claude","stream":true,"messages":[{"role":"user","content":"hello"}],"max_tokens":40}"#,
-    );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let events = sse(&r.body);
-    assert_eq!(
-        events.last().map(|e| e.1.as_str()),
-        Some("[DONE]"),
-        "{events:?}"
-    );
-    // Anthropic client: one step each way.
-    let r = post(
-        &gw,
-        "/v1/messages",
-        r#"{"model":"claude","max_tokens":40,"messages":[{"role":"user","content":"hello"}]}"#,
-    );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    assert_eq!(r.json()["type"], "message");
-    let r = post(
-        &gw,
-        "/v1/messages",
-        r#"{"model":"claude","max_tokens":40,"stream":true,"messages":[{"role":"user","content":"hello"}]}"#,
-    );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let names: Vec<String> = sse(&r.body).into_iter().map(|e| e.0).collect();
-    assert_eq!(
-        names.first().map(String::as_str),
-        Some("message_start"),
-        "{names:?}"
-    );
-    assert_eq!(
-        names.last().map(String::as_str),
-        Some("message_stop"),
-        "{names:?}"
-    );
+    check_claude_deployment("claude-sonnet-4-5@20250929", &vertex());
 }
