@@ -939,29 +939,20 @@ fn openai_to_anthropic_request_inner(
     upstream_model: &str,
     out: &mut Vec<u8>,
 ) -> Res<ReqInfo> {
-    check_utf8(body)?;
-    let mut p = Strict::new(body);
-    if !p.begin_object()? {
-        p.value()?;
-        p.end()?;
-        return Err(TranslateError::NotObject);
-    }
     let mut req = OaReq::default();
     let mut msgs: Vec<Msg<'_>> = Vec::new();
     let mut parts: Vec<OaPart<'_>> = Vec::new();
     let mut tools: Vec<OaTool<'_>> = Vec::new();
-    let mut first = true;
-    while let Some(k) = p.key(&mut first)? {
+    read_root(body, |p, k| {
         if k.0 == b"messages" && p.peek() != Some(b'n') {
             req.has_messages = true;
-            parse_messages(&mut p, &OA_PART_KEYS, &mut msgs, &mut parts)?;
-            continue;
+            return parse_messages(p, &OA_PART_KEYS, &mut msgs, &mut parts);
         }
         if k.0 == b"tools" {
             let (v, range) = p.array_parts(&OA_TOOL_KEYS, &mut tools)?;
             req.tools = Some(v).filter(|v| !v.is_null());
             req.tool_parts = range;
-            continue;
+            return Ok(());
         }
         let v = p.value()?;
         let v = if v.is_null() { None } else { Some(v) };
@@ -984,8 +975,8 @@ fn openai_to_anthropic_request_inner(
             b"reasoning_effort" => req.reasoning_effort = v,
             _ => {}
         }
-    }
-    p.end()?;
+        Ok(())
+    })?;
     if !req.has_messages {
         return Err(TranslateError::Missing("messages"));
     }
@@ -1887,34 +1878,25 @@ fn anthropic_to_openai_request_inner(
     upstream_model: &str,
     out: &mut Vec<u8>,
 ) -> Res<ReqInfo> {
-    check_utf8(body)?;
-    let mut p = Strict::new(body);
-    if !p.begin_object()? {
-        p.value()?;
-        p.end()?;
-        return Err(TranslateError::NotObject);
-    }
     let mut req = AnReq::default();
     let mut msgs: Vec<AnMsg<'_>> = Vec::new();
     let mut parts: Vec<AnPart<'_>> = Vec::new();
     let mut tools: Vec<AnTool<'_>> = Vec::new();
-    let mut first = true;
-    while let Some(k) = p.key(&mut first)? {
+    read_root(body, |p, k| {
         if k.0 == b"messages" && p.peek() != Some(b'n') {
             req.has_messages = true;
-            parse_an_messages(&mut p, &mut msgs, &mut parts)?;
-            continue;
+            return parse_an_messages(p, &mut msgs, &mut parts);
         }
         if k.0 == b"system" {
             let (v, range) = p.array_parts(&AN_BLOCK_KEYS, &mut parts)?;
             req.system = Some(v).filter(|v| !v.is_null());
             req.system_parts = range;
-            continue;
+            return Ok(());
         }
         if k.0 == b"tools" {
             let (_, range) = p.array_parts(&AN_TOOL_KEYS, &mut tools)?;
             req.tools = range;
-            continue;
+            return Ok(());
         }
         let v = p.value()?;
         let v = if v.is_null() { None } else { Some(v) };
@@ -1929,8 +1911,8 @@ fn anthropic_to_openai_request_inner(
             b"metadata" => req.metadata = v,
             _ => {}
         }
-    }
-    p.end()?;
+        Ok(())
+    })?;
     if !req.has_messages {
         return Err(TranslateError::Missing("messages"));
     }
