@@ -1169,12 +1169,14 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
     // shard only while the request is built and sent.
     conn.wbuf = shard.bufs.get();
     let mut scratch = shard.bufs.get();
-    let mut tmp = shard.bufs.get();
-    let token = match x.target.auth {
-        UpAuth::GcpToken(i) => shard.gcp_token(i),
-        _ => None,
+    // The second translation buffer only when two steps may need it.
+    let mut tmp = match x.mode() {
+        Mode::Translate => shard.bufs.get(),
+        Mode::Pass => Vec::new(),
     };
-    let built = build_request(&mut conn.wbuf, &mut scratch, &mut tmp, x, token.as_deref());
+    let built = shard.with_token(&x.target.auth, |token| {
+        build_request(&mut conn.wbuf, &mut scratch, &mut tmp, x, token)
+    });
     shard.bufs.put(tmp);
     if let Err(f) = built {
         shard.bufs.put(scratch);
@@ -1193,7 +1195,9 @@ async fn exchange(shard: &Shard, c: &mut Conn, x: &Exchange<'_>) -> Result<After
                 .map_err(Failure::Connect)?;
             conn.wbuf = wbuf;
             let mut tmp = Vec::new();
-            build_request(&mut conn.wbuf, &mut scratch, &mut tmp, x, token.as_deref())?;
+            shard.with_token(&x.target.auth, |token| {
+                build_request(&mut conn.wbuf, &mut scratch, &mut tmp, x, token)
+            })?;
             match send_and_read_head(&mut conn, timeout, max_header).await {
                 Ok(h) => h,
                 Err(HeadFail::Stale(e)) => return Err(Failure::Io(e)),
@@ -1819,13 +1823,13 @@ pub(crate) async fn pass_through(
     }
     match &pt.auth {
         UpAuth::Fixed => {}
-        UpAuth::GcpToken(i) => {
-            if let Some(token) = shard.gcp_token(*i) {
+        UpAuth::GcpToken(_) => shard.with_token(&pt.auth, |token| {
+            if let Some(token) = token {
                 w.extend_from_slice(b"authorization: Bearer ");
                 w.extend_from_slice(token.as_bytes());
                 w.extend_from_slice(b"\r\n");
             }
-        }
+        }),
         UpAuth::SigV4(creds) => {
             // The signature covers content-type: send one if the client
             // gave none.

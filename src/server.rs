@@ -154,10 +154,19 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
-    /// The current access token of Google token source `i`, if it has one.
-    pub(crate) fn gcp_token(&self, i: usize) -> Option<String> {
+    /// Runs `f` with the access token `auth` needs (a Google token source's
+    /// current token, borrowed from this shard's handle: no copy), or
+    /// `None`. `f` must not await: the handle is borrowed meanwhile.
+    pub(crate) fn with_token<R>(
+        &self,
+        auth: &crate::upstream::UpAuth,
+        f: impl FnOnce(Option<&str>) -> R,
+    ) -> R {
+        let crate::upstream::UpAuth::GcpToken(i) = auth else {
+            return f(None);
+        };
         let mut handles = self.gcp.borrow_mut();
-        handles.get_mut(i)?.get().map(str::to_string)
+        f(handles.get_mut(*i).and_then(|h| h.get()))
     }
 }
 
