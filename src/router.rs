@@ -161,6 +161,8 @@ const PASS_THROUGH: &[(&str, &str, &str, &str, &str, &str)] = &[
 fn pass_through_routes(b: &mut Build) -> Vec<PassThrough> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let mut out = Vec::new();
+    // Resolved before `add` borrows the build state.
+    let vertex_source = env("GOOGLE_APPLICATION_CREDENTIALS").map(|c| b.gcp_source(&c));
     let mut add = |out: &mut Vec<PassThrough>,
                    name: &str,
                    base: String,
@@ -196,20 +198,12 @@ fn pass_through_routes(b: &mut Build) -> Vec<PassThrough> {
     }
     // Vertex AI: a token from GOOGLE_APPLICATION_CREDENTIALS, the regional
     // endpoint of VERTEXAI_LOCATION.
-    if let Some(creds) = env("GOOGLE_APPLICATION_CREDENTIALS") {
-        match crate::gcp_auth::ServiceAccount::load(&creds) {
-            Ok(sa) => {
+    if let Some(source) = vertex_source {
+        match source {
+            Ok(index) => {
                 let location = env("VERTEXAI_LOCATION").unwrap_or_else(|| "us-central1".into());
                 let base = env("VERTEXAI_API_BASE")
                     .unwrap_or_else(|| format!("https://{location}-aiplatform.googleapis.com"));
-                let index = match b.gcp.iter().position(|(spec, _, _)| *spec == creds) {
-                    Some(i) => i,
-                    None => {
-                        let project = sa.project_id.clone();
-                        b.gcp.push((creds, start_token_source(sa), project));
-                        b.gcp.len() - 1
-                    }
-                };
                 add(&mut out, "vertex_ai", base, None, UpAuth::GcpToken(index));
             }
             Err(e) => log::warn!(
@@ -265,6 +259,22 @@ struct Build {
     gcp: Vec<(String, Arc<crate::gcp_auth::TokenSource>, Option<String>)>,
     /// `litellm_settings.drop_params`.
     drop_params: Option<bool>,
+}
+
+impl Build {
+    /// The token source for a credentials spec (a file or the JSON),
+    /// started on first use and shared by every deployment and route that
+    /// names the same spec.
+    fn gcp_source(&mut self, spec: &str) -> Result<usize, String> {
+        if let Some(i) = self.gcp.iter().position(|(s, _, _)| s == spec) {
+            return Ok(i);
+        }
+        let sa = crate::gcp_auth::ServiceAccount::load(spec)?;
+        let project = sa.project_id.clone();
+        self.gcp
+            .push((spec.to_string(), start_token_source(sa), project));
+        Ok(self.gcp.len() - 1)
+    }
 }
 
 /// A resolved routing decision.
@@ -734,55 +744,52 @@ fn anthropic_target(
     origins: &mut Vec<Origin>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Backend, String> {
+    let (base, key) = base_and_key(
+        d,
+        env,
+        &["ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL"],
+        ANTHROPIC_BASE,
+        &["ANTHROPIC_API_KEY"],
+    );
+    // An `api_base` already ending in `/v1/messages` is used as it is.
+    let messages = if base.trim_end_matches('/').ends_with("/v1/messages") {
+        ""
+    } else {
+        "/v1/messages"
+    };
+    let path = || messages.to_string();
+    provider_target(
+        d,
+        origins,
+        base,
+        key.map(|k| ("x-api-key", k)),
+        Wire::Anthropic,
+        [path(), path(), path(), path()],
+        String::new(),
+        UpAuth::Fixed,
+    )
+}
+
+/// The deployment's `api_base`, else the first of `base_env` set, else
+/// `default`; and its non-empty `api_key`, else the first of `key_env` set.
+fn base_and_key(
+    d: &Deployment,
+    env: &dyn Fn(&str) -> Option<String>,
+    base_env: &[&str],
+    default: &str,
+    key_env: &[&str],
+) -> (String, Option<String>) {
     let base = d
         .api_base
         .clone()
-        .or_else(|| env("ANTHROPIC_API_BASE"))
-        .or_else(|| env("ANTHROPIC_BASE_URL"))
-        .unwrap_or_else(|| ANTHROPIC_BASE.to_string());
-    let url = parse_base_url(&base).map_err(|e| format!("model_list '{}': {e}", d.model_name))?;
-    let origin = origin_of(&url, &base, origins)?;
-    let mut h = host_header(&url);
+        .or_else(|| base_env.iter().find_map(|k| env(k)))
+        .unwrap_or_else(|| default.to_string());
     let key = d
         .api_key
         .clone()
         .filter(|k| !k.is_empty())
-        .or_else(|| env("ANTHROPIC_API_KEY"));
-    if let Some(k) = key {
-        check_header_value(&k, "api_key")?;
-        push_header(&mut h, "x-api-key", &k);
-    }
-    for (k, v) in &d.extra_headers {
-        check_header_value(v, k)?;
-        push_header(&mut h, k, v);
-    }
-    h.extend_from_slice(
-        b"content-type: application/json\r\naccept: application/json\r\nuser-agent: ringway/",
-    );
-    h.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
-    h.extend_from_slice(b"\r\n");
-    let messages = if url.path.ends_with("/v1/messages") {
-        url.path.clone()
-    } else {
-        format!("{}/v1/messages", url.path)
-    };
-    Ok(Backend::OpenAi(Target {
-        origin,
-        paths: [
-            messages.clone(),
-            messages.clone(),
-            messages.clone(),
-            messages,
-        ],
-        fixed_headers: h,
-        api_base: base,
-        max_tokens_rename: false,
-        wire: Wire::Anthropic,
-        url_prefix: String::new(),
-        auth: UpAuth::Fixed,
-        unsupported_params: 0,
-        drop_params: false,
-    }))
+        .or_else(|| key_env.iter().find_map(|k| env(k)));
+    (base, key)
 }
 
 /// A translated provider's target: its origin, `host`, the credential
@@ -854,17 +861,13 @@ fn gemini_target(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Backend, String> {
     check_path_model(d)?;
-    let base = d
-        .api_base
-        .clone()
-        .or_else(|| env("GEMINI_API_BASE"))
-        .unwrap_or_else(|| "https://generativelanguage.googleapis.com".to_string());
-    let key = d
-        .api_key
-        .clone()
-        .filter(|k| !k.is_empty())
-        .or_else(|| env("GEMINI_API_KEY"))
-        .or_else(|| env("GOOGLE_API_KEY"));
+    let (base, key) = base_and_key(
+        d,
+        env,
+        &["GEMINI_API_BASE"],
+        "https://generativelanguage.googleapis.com",
+        &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+    );
     let none = || String::new();
     provider_target(
         d,
@@ -921,16 +924,9 @@ fn vertex_target(
             d.model_name
         )));
     };
-    let index = match b.gcp.iter().position(|(spec, _, _)| *spec == creds) {
-        Some(i) => i,
-        None => {
-            let sa = crate::gcp_auth::ServiceAccount::load(&creds)
-                .map_err(|e| format!("model_list '{}': vertex_credentials: {e}", d.model_name))?;
-            let project = sa.project_id.clone();
-            b.gcp.push((creds.clone(), start_token_source(sa), project));
-            b.gcp.len() - 1
-        }
-    };
+    let index = b
+        .gcp_source(&creds)
+        .map_err(|e| format!("model_list '{}': vertex_credentials: {e}", d.model_name))?;
     let project = d
         .vertex_project
         .clone()
@@ -1054,17 +1050,13 @@ fn cohere_target(
     origins: &mut Vec<Origin>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Backend, String> {
-    let base = d
-        .api_base
-        .clone()
-        .or_else(|| env("COHERE_API_BASE"))
-        .unwrap_or_else(|| "https://api.cohere.com".to_string());
-    let key = d
-        .api_key
-        .clone()
-        .filter(|k| !k.is_empty())
-        .or_else(|| env("COHERE_API_KEY"))
-        .or_else(|| env("CO_API_KEY"));
+    let (base, key) = base_and_key(
+        d,
+        env,
+        &["COHERE_API_BASE"],
+        "https://api.cohere.com",
+        &["COHERE_API_KEY", "CO_API_KEY"],
+    );
     let chat = "/v2/chat".to_string();
     provider_target(
         d,
