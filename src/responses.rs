@@ -1999,25 +1999,40 @@ impl ChatToResponsesStream {
         self.next_output - 1
     }
 
+    /// Starts a text-carrying output item (reasoning or message): its id,
+    /// its output index, and the `response.output_item.added` event whose
+    /// item is `{"id":"<id>` followed by `item_tail`.
+    fn open_text_item(
+        &mut self,
+        out: &mut Vec<u8>,
+        id_prefix: &[u8],
+        item_tail: &[u8],
+    ) -> StreamText {
+        let it = StreamText {
+            id: new_item_id(id_prefix),
+            output_index: self.alloc_output(),
+            text: Vec::new(),
+            closed: false,
+        };
+        open_event(out, b"response.output_item.added");
+        out.extend_from_slice(b",\"output_index\":");
+        push_u64(out, it.output_index);
+        out.extend_from_slice(b",\"item\":{\"id\":\"");
+        out.extend_from_slice(&it.id);
+        out.extend_from_slice(item_tail);
+        close_event(out, &mut self.seq);
+        it
+    }
+
     fn reasoning_delta(&mut self, out: &mut Vec<u8>, r: Str<'_>) {
         if self.reasoning.is_none() {
-            let it = StreamText {
-                id: new_item_id(b"rs_"),
-                output_index: self.alloc_output(),
-                text: Vec::new(),
-                closed: false,
-            };
-            open_event(out, b"response.output_item.added");
-            out.extend_from_slice(b",\"output_index\":");
-            push_u64(out, it.output_index);
             // Not LiteLLM: it writes `summary: null` (then dropped by
             // `exclude_none`); OpenAI's item has an empty list.
-            out.extend_from_slice(b",\"item\":{\"id\":\"");
-            out.extend_from_slice(&it.id);
-            out.extend_from_slice(
+            let it = self.open_text_item(
+                out,
+                b"rs_",
                 b"\",\"type\":\"reasoning\",\"status\":\"in_progress\",\"summary\":[]}",
             );
-            close_event(out, &mut self.seq);
             self.reasoning = Some(it);
         }
         let Some(it) = self.reasoning.as_mut().filter(|it| !it.closed) else {
@@ -2065,21 +2080,11 @@ impl ChatToResponsesStream {
 
     fn text_delta(&mut self, out: &mut Vec<u8>, t: Str<'_>) {
         if self.message.is_none() {
-            let it = StreamText {
-                id: new_item_id(b"msg_"),
-                output_index: self.alloc_output(),
-                text: Vec::new(),
-                closed: false,
-            };
-            open_event(out, b"response.output_item.added");
-            out.extend_from_slice(b",\"output_index\":");
-            push_u64(out, it.output_index);
-            out.extend_from_slice(b",\"item\":{\"id\":\"");
-            out.extend_from_slice(&it.id);
-            out.extend_from_slice(
+            let it = self.open_text_item(
+                out,
+                b"msg_",
                 b"\",\"type\":\"message\",\"role\":\"assistant\",\"status\":\"in_progress\",\"content\":[]}",
             );
-            close_event(out, &mut self.seq);
             open_event(out, b"response.content_part.added");
             push_item_ref(out, &it.id, it.output_index);
             out.extend_from_slice(
