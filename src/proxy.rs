@@ -559,19 +559,19 @@ fn build_request(
     out.extend_from_slice(b"content-length: ");
     let rename = x.target.max_tokens_rename;
     if mode == Mode::Pass {
-        // OpenAI parameters LiteLLM refuses for this provider: refused, or
-        // dropped under `drop_params` (a rare path that copies the body).
+        // OpenAI parameters LiteLLM refuses for this provider (`exchange`
+        // refused the request already unless they are to be dropped) and
+        // LiteLLM's own request keys come out: a rare path that copies the
+        // body.
         let hit = refused_params(x);
         let stripped;
         let (body, fields) = if hit == 0 && !x.fields.litellm_keys {
             (x.body, x.fields)
-        } else if hit == 0 || drops_params(x) {
+        } else {
             let b = translate::without_params(x.body, hit);
             let f = translate::scan(&b).map_err(|e| Failure::BadRequest(e.0.to_string()))?;
             stripped = (b, f);
             (&stripped.0[..], &stripped.1)
-        } else {
-            return Err(Failure::Unsupported(unsupported_message(x, hit)));
         };
         http::push_u64(
             out,
